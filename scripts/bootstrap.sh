@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Idempotent set-up of everything assay and its tests need on a fresh Debian machine:
+#   - Debian packages (cmake, a C++ compiler) when missing and we may install them;
+#   - a virtual environment in .venv with assay and its dev extras (re-installed only
+#     when pyproject.toml changes);
+#   - llama.cpp's llama-server, built once from the PyPI sdist and cached in ~/.cache/assay.
+# Usage: scripts/bootstrap.sh            (prints nothing more than progress lines)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+PYTHON=${PYTHON:-python3}
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+need_debs=()
+command -v cmake >/dev/null 2>&1 || need_debs+=(cmake)
+command -v c++ >/dev/null 2>&1 || need_debs+=(g++)
+if [ ${#need_debs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Debian packages: ${need_debs[*]}"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debs[@]}" >/dev/null
+    else
+        say "missing ${need_debs[*]}: install them (e.g. sudo apt-get install ${need_debs[*]})"
+        exit 1
+    fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.assay-installed"
+want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing assay and its dev dependencies into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
+    echo "$want" > "$stamp"
+fi
+
+"$VENV/bin/assay" engine build >/dev/null
+say "ready: $VENV/bin/assay"

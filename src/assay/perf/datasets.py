@@ -1,0 +1,154 @@
+"""Where perf prompts come from.
+
+- ``random``: prompts of an exact token count under the given tokenizer, uniform in
+  ``[min_prompt_length, max_prompt_length]``, sharing an exact ``prefix_length``-token
+  prefix within a sweep point, and fresh at every point (no KV-cache reuse across points).
+- ``line_by_line``: a text file, one prompt per non-empty line.
+- ``custom`` / ``openqa``: JSONL, one object per line with ``prompt`` (or ``question`` /
+  ``query`` / ``text``), optionally ``max_tokens``.
+- ``chat``: JSONL, one conversation per line: ``{"messages": [...]}`` or a bare list.
+
+File datasets are cycled when a sweep point asks for more requests than they hold.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from assay.client.openai import ChatOrCompletionRequest
+from assay.data.tokenizers import TextTokenizer
+from assay.errors import DatasetError
+
+_WORD = re.compile(r" [A-Za-z]{2,14}")
+_MIN_WORDS = 16
+
+
+class RandomPrompts:
+    """Makes prompts of exactly N tokens from the tokenizer's own whole-word tokens.
+
+    A vocabulary entry like ``" river"`` that encodes back to itself alone is kept; with
+    the pre-tokenizers real models use (split before a space), a string of such words
+    encodes to exactly one token per word. Every prompt is re-encoded and checked anyway,
+    and a prompt that does not come out exact is drawn again.
+    """
+
+    def __init__(self, tokenizer: TextTokenizer, *, max_scan: int = 300_000) -> None:
+        self.tokenizer = tokenizer
+        words: list[str] = []
+        for token_id in range(min(tokenizer.vocab_size, max_scan)):
+            try:
+                text = tokenizer.decode([token_id])
+            except Exception:  # ids outside the vocabulary proper (gaps, specials)
+                continue
+            if _WORD.fullmatch(text) and tokenizer.encode(text) == [token_id]:
+                words.append(text)
+        if len(words) < _MIN_WORDS:
+            raise DatasetError(
+                f"tokenizer {tokenizer.name} has only {len(words)} whole-word tokens; it cannot make random "
+                "prompts of an exact length (use --dataset line_by_line or another tokenizer)"
+            )
+        self.words = words
+
+    def make(self, length: int, rng: random.Random, prefix: str = "", prefix_length: int = 0) -> str:
+        """A prompt of exactly ``length`` tokens starting with ``prefix`` (``prefix_length`` tokens)."""
+        body_length = length - prefix_length
+        if body_length < 1:
+            raise DatasetError(f"cannot make a {length}-token prompt after a {prefix_length}-token prefix")
+        for _ in range(8):
+            prompt = prefix + "".join(rng.choices(self.words, k=body_length))
+            if len(self.tokenizer.encode(prompt)) == length:
+                return prompt
+        raise DatasetError(
+            f"tokenizer {self.tokenizer.name} cannot reach a prompt of exactly {length} tokens "
+            "(re-encoding the words changes their count)"
+        )
+
+
+def random_requests(
+    maker: RandomPrompts,
+    *,
+    count: int,
+    min_length: int,
+    max_length: int,
+    prefix_length: int,
+    max_tokens: int,
+    seed: int,
+    point: int,
+) -> list[ChatOrCompletionRequest]:
+    """The requests of one sweep point; ``point`` enters the seed so each point is fresh."""
+    rng = random.Random(f"assay-random-{seed}-{point}")
+    prefix = maker.make(prefix_length, rng) if prefix_length > 0 else ""
+    requests = []
+    for _ in range(count):
+        length = rng.randint(min_length, max_length)
+        prompt = maker.make(length, rng, prefix, prefix_length)
+        requests.append(ChatOrCompletionRequest(prompt=prompt, max_tokens=max_tokens, prompt_tokens=length))
+    return requests
+
+
+def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
+    """Read every prompt of a file dataset (not yet cycled to a count)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DatasetError(f"dataset_path: {path} is not a file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read {path}: {exc}") from None
+    requests: list[ChatOrCompletionRequest] = []
+    if kind == "line_by_line":
+        requests = [ChatOrCompletionRequest(prompt=line) for line in text.splitlines() if line.strip()]
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            requests.append(_request_from_item(kind, item, f"{path}:{number}"))
+    if not requests:
+        raise DatasetError(f"dataset_path: {path} holds no prompts")
+    return requests
+
+
+def _request_from_item(kind: str, item: Any, where: str) -> ChatOrCompletionRequest:
+    max_tokens = item.get("max_tokens") if isinstance(item, dict) else None
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise DatasetError(f"{where}: max_tokens must be a positive integer")
+    messages = item if isinstance(item, list) else item.get("messages") if isinstance(item, dict) else None
+    if messages is not None:
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m for m in messages
+        ):
+            raise DatasetError(f"{where}: messages must be a list of {{'role': ..., 'content': ...}} objects")
+        return ChatOrCompletionRequest(messages=messages, max_tokens=max_tokens)
+    if kind == "chat":
+        raise DatasetError(f"{where}: chat datasets need a 'messages' list on every line")
+    if isinstance(item, dict):
+        for key in ("prompt", "question", "query", "text"):
+            if isinstance(item.get(key), str):
+                return ChatOrCompletionRequest(prompt=item[key], max_tokens=max_tokens)
+    raise DatasetError(f"{where}: expected an object with a 'prompt' (or 'question') string or 'messages'")
+
+
+def cycle_to(requests: list[ChatOrCompletionRequest], count: int, max_tokens: int) -> list[ChatOrCompletionRequest]:
+    """``count`` requests from a file dataset, cycling it; per-line max_tokens wins."""
+    out = []
+    iterator: Iterator[ChatOrCompletionRequest] = iter(())
+    for _ in range(count):
+        request = next(iterator, None)
+        if request is None:
+            iterator = iter(requests)
+            request = next(iterator)
+        if request.max_tokens is None:
+            request = ChatOrCompletionRequest(
+                prompt=request.prompt, messages=request.messages, max_tokens=max_tokens, extra=request.extra
+            )
+        out.append(request)
+    return out

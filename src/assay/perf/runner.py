@@ -1,0 +1,361 @@
+"""Run a perf sweep: one closed-loop sweep point per (parallel, number) pair.
+
+Flow: (optional local engine) → tokenizer → run directory → test request → warm-up →
+for each point: fresh requests → ``concurrency`` workers → records appended as they end →
+point summary → whole-run summary, report, ``run.json`` status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from assay import __version__
+from assay.client.openai import ChatOrCompletionRequest, OpenAIClient, endpoint_kind
+from assay.client.records import RECORD_SCHEMA_VERSION, RequestRecord
+from assay.errors import ServerError
+from assay.perf import metrics
+from assay.perf.config import PerfConfig
+from assay.store.rundir import (
+    RECORDS_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    RecordWriter,
+    new_run_path,
+    write_json_atomic,
+)
+
+
+@dataclass
+class PerfResult:
+    """What :func:`run_perf` returns: where the run lives and its summary."""
+
+    run_dir: Path
+    summary: dict[str, Any]
+    report_text: str
+
+
+def run_perf(config: PerfConfig, console: Console | None = None) -> PerfResult:
+    """Run the sweep described by ``config``; the CLI is a thin layer over this."""
+    console = console or Console(stderr=False)
+    config.validate()
+    with contextlib.ExitStack() as stack:
+        if config.engine is not None:
+            config = _start_engine(config, stack, console)
+        return _Run(config, console).execute()
+
+
+def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Console) -> PerfConfig:
+    from assay.engines import LlamaServer, ensure_smollm2, make_tiny_model
+
+    if config.engine_model == "smollm2":
+        model_path, alias = ensure_smollm2(), "SmolLM2-135M-Instruct"
+    elif config.engine_model == "tiny":
+        import tempfile
+
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-tiny-"))
+        model_path, alias = make_tiny_model(folder), "tiny-random"
+    else:
+        model_path = Path(config.engine_model).expanduser()
+        alias = model_path.stem
+    parallel = max(1, min(max(config.parallel), 8))
+    context = max(4096, parallel * (config.max_prompt_length + config.max_tokens + 64))
+    server = LlamaServer(model_path, alias=alias, parallel=parallel, context_size=context)
+    console.print(f"[dim]Starting llama-server with {model_path.name} on port {server.port}…[/dim]")
+    stack.enter_context(server)
+    console.print(f"[dim]llama-server ready at {server.base_url}[/dim]")
+    return replace(
+        config,
+        url=config.url or f"{server.base_url}/completions",
+        model=config.model or alias,
+        tokenizer_path=config.tokenizer_path or str(model_path),
+        engine=None,
+    )
+
+
+class _Run:
+    def __init__(self, config: PerfConfig, console: Console) -> None:
+        self.config = config
+        self.console = console
+        self.tokenizer: Any = None
+        self.special_tokens: list[str] = []
+        self.prompts: Any = None
+        self.file_requests: list[ChatOrCompletionRequest] = []
+        self.next_index = 0
+
+    def execute(self) -> PerfResult:
+        config = self.config
+        self._load_inputs()
+        name = config.name or (config.model or "run")
+        run_dir = new_run_path(config.outputs_dir, name)
+        origin_perf_ns, origin_epoch_ns = time.perf_counter_ns(), time.time_ns()
+        run: dict[str, Any] = {
+            "kind": "perf",
+            "schema_version": 1,
+            "record_schema_version": RECORD_SCHEMA_VERSION,
+            "assay_version": __version__,
+            "status": "running",
+            "pid": os.getpid(),
+            "started_epoch_s": origin_epoch_ns / 1e9,
+            "origin_perf_ns": origin_perf_ns,
+            "origin_epoch_ns": origin_epoch_ns,
+            "config": config.to_public_dict(),
+            "endpoint_kind": endpoint_kind(config.url or ""),
+            "tokenizer": getattr(self.tokenizer, "name", None),
+            "special_tokens": self.special_tokens,
+            "run_dir": str(run_dir),
+        }
+        write_json_atomic(run_dir / RUN_FILE, run)
+        writer = RecordWriter(run_dir / RECORDS_FILE)
+        points: list[dict[str, Any]] = []
+        status = "failed"
+        try:
+            _run_event_loop(self._sweep(writer, points, origin_perf_ns, origin_epoch_ns))
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            self.console.print("[yellow]Interrupted: the finished requests are kept in the run directory.[/yellow]")
+        finally:
+            writer.close()
+            run["status"] = status
+            run["finished_epoch_s"] = time.time()
+            summary = self._summary(points)
+            write_json_atomic(run_dir / SUMMARY_FILE, summary)
+            write_json_atomic(run_dir / RUN_FILE, run)
+        from assay.perf.report import print_report
+
+        text = print_report(run, summary, self.console, per_point=False)
+        (run_dir / REPORT_FILE).write_text(text, encoding="utf-8")
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        if points and all(p["succeeded"] == 0 for p in points):
+            raise ServerError(f"every request failed (first reason: {_first_error(points)}); records in {run_dir}")
+        return PerfResult(run_dir=run_dir, summary=summary, report_text=text)
+
+    def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "points": points,
+            "best": metrics.best_points(points),
+            "recommendations": metrics.recommendations(points, self.config.max_tokens, self.config.min_tokens),
+        }
+
+    def _load_inputs(self) -> None:
+        config = self.config
+        if config.tokenizer_path:
+            from assay.data.tokenizers import load_tokenizer
+
+            self.tokenizer = load_tokenizer(config.tokenizer_path, hub=config.tokenizer_hub)
+            if endpoint_kind(config.url or "") == "completions":
+                self.special_tokens = self.tokenizer.added_special_tokens()
+        if config.dataset == "random":
+            from assay.perf.datasets import RandomPrompts
+
+            self.prompts = RandomPrompts(self.tokenizer)
+        else:
+            from assay.perf.datasets import load_file_prompts
+
+            assert config.dataset_path is not None
+            self.file_requests = load_file_prompts(config.dataset, config.dataset_path)
+            if endpoint_kind(config.url or "") == "completions" and any(r.messages for r in self.file_requests):
+                self.console.print(
+                    "[yellow]Chat messages sent to /v1/completions are joined into one prompt; "
+                    "use a /v1/chat/completions URL to keep the roles.[/yellow]"
+                )
+
+    def _requests_for(self, point: int, count: int) -> list[ChatOrCompletionRequest]:
+        config = self.config
+        if config.dataset == "random":
+            from assay.perf.datasets import random_requests
+
+            return random_requests(
+                self.prompts, count=count, min_length=config.min_prompt_length,
+                max_length=config.max_prompt_length, prefix_length=config.prefix_length,
+                max_tokens=config.max_tokens, seed=config.seed, point=point,
+            )
+        from assay.perf.datasets import cycle_to
+
+        return cycle_to(self.file_requests, count, config.max_tokens)
+
+    def _client(self, origin_perf_ns: int, origin_epoch_ns: int) -> OpenAIClient:
+        config = self.config
+        count = None
+        if self.tokenizer is not None:
+            tokenizer = self.tokenizer
+
+            def count(text: str) -> int:
+                return len(tokenizer.encode(text))
+
+        assert config.url and config.model
+        return OpenAIClient(
+            config.url, config.model, api_key=config.api_key, headers=config.headers, stream=config.stream,
+            temperature=config.temperature, top_p=config.top_p, min_tokens=config.min_tokens,
+            extra_body=config.extra_args, continuous_usage=config.continuous_usage,
+            connect_timeout_s=config.connect_timeout, read_timeout_s=config.read_timeout,
+            max_connections=0, origin_perf_ns=origin_perf_ns, origin_epoch_ns=origin_epoch_ns,
+            count_tokens=count,
+        )
+
+    async def _sweep(self, writer: RecordWriter, points: list[dict[str, Any]], origin_perf_ns: int,
+                     origin_epoch_ns: int) -> None:
+        config = self.config
+        async with self._client(origin_perf_ns, origin_epoch_ns) as client:
+            if config.test_connection:
+                await self._test_connection(client)
+            if config.warmup_num:
+                warmup = self._requests_for(-1, config.warmup_num)
+                await self._run_point(client, writer, warmup, point=-1, concurrency=config.parallel[0], phase="warmup")
+            for point, (concurrency, number) in enumerate(config.points):
+                requests = self._requests_for(point, number)
+                records = await self._run_point(client, writer, requests, point=point, concurrency=concurrency)
+                summary = metrics.summarize_point(
+                    records, point=point, concurrency=concurrency, number=number,
+                    percentiles=config.percentiles, special_tokens=self.special_tokens,
+                )
+                points.append(summary)
+                if not config.quiet:
+                    from assay.perf.report import point_tables
+
+                    self.console.print(point_tables(summary, config.percentiles))
+
+    async def _test_connection(self, client: OpenAIClient) -> None:
+        """One short request first, so a wrong URL, model or key fails fast with its reason."""
+        extra = {"min_tokens": 0} if self.config.min_tokens is not None else {}
+        probe = ChatOrCompletionRequest(prompt="Hello", max_tokens=1, extra=extra)
+        record = await client.send(probe, index=-1, point=-1, phase="test")
+        if record.error is None:
+            return
+        url = self.config.url
+        if record.error_kind == "connect":
+            raise ServerError(f"cannot reach the server at {url}: {record.error}")
+        if record.http_status == 404:
+            raise ServerError(
+                f"{url} answered HTTP 404: check the URL path (…/v1/completions or …/v1/chat/completions) "
+                f"and the model name {self.config.model!r} ({record.error})"
+            )
+        if record.http_status in (401, 403):
+            raise ServerError(f"{url} refused the request ({record.error}): check --api-key / --headers")
+        raise ServerError(f"test request to {url} failed: {record.error} (skip the test with --no-test-connection)")
+
+    async def _run_point(
+        self,
+        client: OpenAIClient,
+        writer: RecordWriter,
+        requests: list[ChatOrCompletionRequest],
+        *,
+        point: int,
+        concurrency: int,
+        phase: str = "measure",
+    ) -> list[RequestRecord]:
+        records: list[RequestRecord] = []
+        first_index = self.next_index
+        self.next_index += len(requests)
+        queue: Iterator[tuple[int, ChatOrCompletionRequest]] = iter(enumerate(requests, start=first_index))
+        progress = _Progress(self.console, len(requests), concurrency, phase, self.config)
+
+        async def worker() -> None:
+            for index, request in queue:
+                record = await client.send(request, index=index, point=point, phase=phase, concurrency=concurrency)
+                writer.write(record)
+                records.append(record)
+                progress.advance(record, records)
+
+        with progress:
+            await asyncio.gather(*(worker() for _ in range(min(concurrency, len(requests)))))
+        return records
+
+
+class _Progress:
+    """A live bar (refreshed by the loop itself, no extra thread) and --log-every-n-query lines."""
+
+    def __init__(self, console: Console, total: int, concurrency: int, phase: str, config: PerfConfig) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = console
+        self.config = config
+        self.total = total
+        self.failed = 0
+        self.label = f"{'warm-up' if phase == 'warmup' else 'concurrency'} {concurrency}"
+        self._last_refresh = 0.0
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), auto_refresh=False, disable=config.quiet, transient=True,
+        )
+        self.task = self.progress.add_task(self.label, total=total, failed=0)
+
+    def __enter__(self) -> _Progress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.refresh()
+        self.progress.stop()
+
+    def advance(self, record: RequestRecord, records: list[RequestRecord]) -> None:
+        if record.error is not None:
+            self.failed += 1
+        self.progress.update(self.task, advance=1, failed=self.failed)
+        now = time.monotonic()
+        if now - self._last_refresh > 0.2:
+            self._last_refresh = now
+            self.progress.refresh()
+        every = self.config.log_every_n_query
+        if every and len(records) % every == 0 and not self.config.quiet:
+            self.console.print(_interim_line(self.label, records, self.total), markup=False, highlight=False)
+
+
+def _interim_line(label: str, records: list[RequestRecord], total: int) -> str:
+    ok = [r for r in records if r.error is None]
+    if not ok:
+        return f"[{label}] {len(records)}/{total} done, {len(records)} failed"
+    latency = sum(r.end_ns - (r.sent_ns or r.start_ns) for r in ok) / len(ok) / 1e9
+    ttft = sum((r.first_token_ns or r.end_ns) - (r.sent_ns or r.start_ns) for r in ok) / len(ok) / 1e9
+    span = (max(r.end_ns for r in records) - min(r.start_ns for r in records)) / 1e9
+    tokens = sum(r.completion_tokens or 0 for r in ok)
+    return (
+        f"[{label}] {len(records)}/{total} done, {len(records) - len(ok)} failed, avg latency {latency:.3f} s, "
+        f"avg TTFT {ttft:.3f} s, {len(ok) / span if span else 0:.2f} req/s, {tokens / span if span else 0:.1f} output tok/s"
+    )
+
+
+def _first_error(points: list[dict[str, Any]]) -> str:
+    for p in points:
+        for reason in p["errors"]:
+            return str(reason)
+    return "unknown"
+
+
+def _run_event_loop(coroutine: Any) -> None:
+    """Run on uvloop where installed (lower per-chunk overhead), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coroutine)
+        return
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(coroutine)
+    else:  # pragma: no cover - Python 3.10
+        uvloop.install()
+        asyncio.run(coroutine)
+
+
+__all__ = ["PerfResult", "run_perf"]
