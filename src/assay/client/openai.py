@@ -164,6 +164,7 @@ class OpenAIClient:
         self.origin_epoch_ns = origin_epoch_ns if origin_epoch_ns is not None else time.time_ns()
         self._count_tokens = count_tokens
         self._session: Any = None
+        self._fresh_session: Any = None
 
     def body(self, request: ChatOrCompletionRequest) -> dict[str, Any]:
         body = dict(self._base_body)
@@ -190,21 +191,20 @@ class OpenAIClient:
         trace.on_request_chunk_sent.append(on_chunk_sent)
         trace.on_request_headers_sent.append(on_chunk_sent)
         trace.on_connection_reuseconn.append(on_reuse)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s)
         connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            trace_configs=[trace],
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s
-            ),
-            auto_decompress=True,
+        self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace], timeout=timeout)
+        # For the one retry of a request whose kept-alive connection turned out to be closed.
+        self._fresh_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True), trace_configs=[trace], timeout=timeout
         )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._fresh_session):
+            if session is not None:
+                await session.close()
+        self._session = self._fresh_session = None
 
     async def send(
         self,
@@ -227,10 +227,12 @@ class OpenAIClient:
         error_kind: str | None = None
         headers_ns: int | None = None
         payload = _encode(self.body(request))
+        session = self._session
+        retries = 0
         for attempt in range(2):
             marks.reused = False
             try:
-                async with self._session.post(
+                async with session.post(
                     self.url, data=payload, headers=self._headers, trace_request_ctx=marks
                 ) as response:
                     headers_ns = time.perf_counter_ns()
@@ -261,6 +263,8 @@ class OpenAIClient:
             # byte: the server never saw the request, so one retry on a new connection is safe.
             if error is not None and marks.reused and headers_ns is None and attempt == 0:
                 error = error_kind = None
+                session = self._fresh_session
+                retries += 1
                 continue
             break
         end = time.perf_counter_ns()
@@ -299,6 +303,7 @@ class OpenAIClient:
             error=error,
             error_kind=error_kind,
             output_chars=state.output_chars,
+            connection_retries=retries,
         )
 
     async def _read_stream(self, response: Any, state: _StreamState) -> None:

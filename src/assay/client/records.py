@@ -54,6 +54,9 @@ class RequestRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
     error_kind: str | None = None
     """``connect``, ``timeout``, ``http``, ``stream``, ``protocol`` or ``client``."""
     output_chars: int = 0
+    connection_retries: int = 0
+    """1 when the request was re-sent on a new connection because the kept-alive one it
+    first got had been closed by the server before any response byte (the server never saw it)."""
 
     @property
     def ok(self) -> bool:

@@ -103,6 +103,45 @@ class TiktokenTokenizer:
         return []
 
 
+def chat_template_overhead(tokenizer: TextTokenizer) -> tuple[int, str] | None:
+    """Tokens a server adds around one user message on /v1/chat/completions, and how it says so.
+
+    Renders the tokenizer's own chat template (sandboxed Jinja: a template is data from a
+    file, not code to trust) around a sample message and counts what it adds, plus the BOS
+    token the server prepends when the template does not write one itself. None when the
+    tokenizer carries no template.
+    """
+    config = getattr(tokenizer, "config", {}) or {}
+    template = config.get("chat_template")
+    if isinstance(template, list):  # [{"name": "default", "template": "..."}]
+        template = next((t.get("template") for t in template if t.get("name") == "default"), None)
+    if not isinstance(template, str) or not template:
+        return None
+    from jinja2.exceptions import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        raise TemplateError(message)
+
+    sample = " alpha beta gamma"
+    bos = config.get("bos_token") if isinstance(config.get("bos_token"), str) else ""
+    try:
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        rendered = env.from_string(template).render(
+            messages=[{"role": "user", "content": sample}], add_generation_prompt=True,
+            bos_token=bos, eos_token=config.get("eos_token") or "", raise_exception=raise_exception,
+        )
+    except Exception:  # an exotic template: the report falls back to plain wording
+        return None
+    template_tokens = len(tokenizer.encode(rendered)) - len(tokenizer.encode(sample))
+    added = tokenizer.added_special_tokens()
+    if bos and rendered.startswith(bos):
+        added = []
+    head, _, tail = rendered.partition(sample)
+    description = f"chat template ({template_tokens} tokens: {head!r} … {tail!r})"
+    return template_tokens + len(added), ", ".join([*added, description])
+
+
 def load_tokenizer(spec: str, *, hub: str = "auto") -> TextTokenizer:
     """Load a tokenizer; raise :class:`DatasetError` with one line if it cannot be had."""
     if hub not in HUBS:
@@ -187,7 +226,10 @@ def _from_gguf(path: Path) -> HFTokenizer:
     tokenizer.add_special_tokens(specials)
     bos_id = value("tokenizer.ggml.bos_token_id")
     add_bos = bool(value("tokenizer.ggml.add_bos_token"))
-    config: dict[str, Any] = {"add_bos_token": add_bos}
+    config: dict[str, Any] = {"add_bos_token": add_bos, "chat_template": value("tokenizer.chat_template")}
+    eos_id = value("tokenizer.ggml.eos_token_id")
+    if eos_id is not None:
+        config["eos_token"] = tokens[int(eos_id)]
     if bos_id is not None and add_bos:
         bos = tokens[int(bos_id)]
         config["bos_token"] = bos

@@ -73,6 +73,7 @@ def summarize_point(
     number: int,
     percentiles: Sequence[float],
     special_tokens: Sequence[str] = (),
+    expected_extra_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Everything the report and the app show for one sweep point, as plain JSON data."""
     rows = [r for r in records if r.phase == "measure" and r.point == point]
@@ -133,12 +134,18 @@ def summarize_point(
         "token_source": dict(Counter(r.token_source for r in ok)),
         "itl_method": "per-chunk usage" if exact_itl else "tokens spread evenly over chunks",
         "finish_reasons": dict(Counter(str(r.finish_reason) for r in ok)),
-        "prompt_tokens_check": prompt_tokens_check(ok, special_tokens),
+        "prompt_tokens_check": prompt_tokens_check(ok, special_tokens, expected_extra_tokens),
     }
 
 
-def prompt_tokens_check(records: Sequence[RequestRecord], special_tokens: Sequence[str]) -> dict[str, Any]:
-    """Server-counted prompt tokens vs the lengths assay asked for (random prompts only)."""
+def prompt_tokens_check(
+    records: Sequence[RequestRecord], special_tokens: Sequence[str], expected_extra_tokens: int | None = None
+) -> dict[str, Any]:
+    """Server-counted prompt tokens vs the lengths assay asked for (random prompts only).
+
+    ``special_tokens`` names what the server is expected to add; each counts one token
+    unless ``expected_extra_tokens`` says otherwise (a chat template adds many).
+    """
     pairs = [
         (r.requested_prompt_tokens, r.prompt_tokens)
         for r in records
@@ -147,8 +154,9 @@ def prompt_tokens_check(records: Sequence[RequestRecord], special_tokens: Sequen
     if not pairs:
         return {}
     differences = Counter(server - asked for asked, server in pairs)
-    expected = len(special_tokens)
+    expected = len(special_tokens) if expected_extra_tokens is None else expected_extra_tokens
     return {
+        "expected_extra_tokens": expected,
         "requested_mean": sum(a for a, _ in pairs) / len(pairs),
         "server_mean": sum(s for _, s in pairs) / len(pairs),
         "differences": {str(k): v for k, v in sorted(differences.items())},
@@ -218,7 +226,7 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
         if check and not check.get("matches", True):
             advice.append(
                 f"Server-counted prompt tokens differ from the requested lengths by {check['differences']} "
-                "at concurrency {}: the server's tokenizer may not be --tokenizer-path's.".format(p["concurrency"])
+                f"at concurrency {p['concurrency']}: the server's tokenizer may not be --tokenizer-path's."
             )
             break
     return advice

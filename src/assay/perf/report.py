@@ -162,17 +162,15 @@ def prompt_check_line(points: list[dict[str, Any]]) -> Text | None:
     named = ", ".join(specials) if specials else "none"
     if all(c["matches"] for c in checks):
         extra = int(next(iter(differences)))
-        what = f"special tokens the server adds: {named}" if extra else "no special tokens added"
-        if extra and not specials:
-            what = "tokens the server adds (chat template or special tokens)"
+        what = f"added by the server: {named}" if extra else "no special tokens added"
         return Text(
-            f"Prompt tokens: requested {requested:.1f} on average, server counted {server:.1f} "
-            f"(+{extra}: {what}).",
+            f"Prompt tokens: requested {requested:.1f} on average, server counted {server:.1f} (+{extra}: {what}).",
             style="green",
         )
+    expected = checks[0].get("expected_extra_tokens", len(specials))
     return Text(
         f"Warning: server-counted prompt tokens differ from the requested lengths: differences "
-        f"{differences} (tokenizer adds {named}); the server may use another tokenizer or a chat template.",
+        f"{differences}, expected +{expected} ({named}); the server may use another tokenizer or chat template.",
         style="yellow",
     )
 

@@ -76,7 +76,8 @@ def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Cons
     console.print(f"[dim]llama-server ready at {server.base_url}[/dim]")
     return replace(
         config,
-        url=config.url or f"{server.base_url}/completions",
+        # --url with --engine only picks the endpoint kind; the host is the engine's.
+        url=f"{server.base_url}/{'chat/completions' if endpoint_kind(config.url or '') == 'chat' else 'completions'}",
         model=config.model or alias,
         tokenizer_path=config.tokenizer_path or str(model_path),
         engine=None,
@@ -89,6 +90,7 @@ class _Run:
         self.console = console
         self.tokenizer: Any = None
         self.special_tokens: list[str] = []
+        self.expected_extra_tokens: int | None = None
         self.prompts: Any = None
         self.file_requests: list[ChatOrCompletionRequest] = []
         self.next_index = 0
@@ -113,6 +115,7 @@ class _Run:
             "endpoint_kind": endpoint_kind(config.url or ""),
             "tokenizer": getattr(self.tokenizer, "name", None),
             "special_tokens": self.special_tokens,
+            "expected_extra_tokens": self.expected_extra_tokens,
             "run_dir": str(run_dir),
         }
         write_json_atomic(run_dir / RUN_FILE, run)
@@ -158,6 +161,13 @@ class _Run:
             self.tokenizer = load_tokenizer(config.tokenizer_path, hub=config.tokenizer_hub)
             if endpoint_kind(config.url or "") == "completions":
                 self.special_tokens = self.tokenizer.added_special_tokens()
+            else:
+                from assay.data.tokenizers import chat_template_overhead
+
+                overhead = chat_template_overhead(self.tokenizer)
+                if overhead is not None:
+                    self.expected_extra_tokens, description = overhead
+                    self.special_tokens = [description]
         if config.dataset == "random":
             from assay.perf.datasets import RandomPrompts
 
@@ -221,6 +231,7 @@ class _Run:
                 summary = metrics.summarize_point(
                     records, point=point, concurrency=concurrency, number=number,
                     percentiles=config.percentiles, special_tokens=self.special_tokens,
+                    expected_extra_tokens=self.expected_extra_tokens,
                 )
                 points.append(summary)
                 if not config.quiet:

@@ -31,6 +31,7 @@ def load_summary(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
                 records, point=point, concurrency=concurrency, number=number,
                 percentiles=config.get("percentiles", [50, 90, 99]),
                 special_tokens=run.get("special_tokens", []),
+                expected_extra_tokens=run.get("expected_extra_tokens"),
             ))
     return {
         "schema_version": 1,

@@ -1,0 +1,53 @@
+"""Shared fixtures. Real engines are started once per test session and stopped at its end.
+
+Environment: the hub clients are put offline (these machines reach no model hub, and a
+test must never depend on the network), and assay's cache defaults to the user's cache
+so the llama-server build made by ``scripts/bootstrap.sh`` is reused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight Llama (GGUF) with its tokenizer.json, made on the spot."""
+    from assay.engines import make_tiny_model
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    make_tiny_model(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """llama-server serving the tiny model: 8 slots of 2048 tokens."""
+    from assay.engines import LlamaServer
+
+    log = tmp_path_factory.mktemp("logs") / "llama-tiny.log"
+    with LlamaServer(tiny_model_dir / "tiny.gguf", alias="tiny", parallel=8, context_size=16384,
+                     threads=2, log_path=log) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def small_context_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """llama-server whose slots hold only 256 tokens: longer prompts get a real HTTP 400."""
+    from assay.engines import LlamaServer
+
+    log = tmp_path_factory.mktemp("logs") / "llama-small.log"
+    with LlamaServer(tiny_model_dir / "tiny.gguf", alias="tiny", parallel=2, context_size=512,
+                     threads=1, log_path=log) as server:
+        yield server
