@@ -215,3 +215,43 @@ def test_random_prompts_on_chat_endpoint_name_the_chat_template(tiny_server, tin
     # ChatML around one user message is 10 tokens, plus the BOS the server prepends.
     assert all(r.prompt_tokens == r.requested_prompt_tokens + 11 for r in records)
     assert "(+11: added by the server: <|endoftext|> (BOS), chat template (10 tokens:" in result.stdout
+
+
+def test_a_killed_run_can_still_be_reported(tiny_server, tiny_model_dir, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assay", "perf", "--url", f"{tiny_server.base_url}/completions", "--model", "tiny",
+         "--parallel", "2", "--number", "400", "--min-prompt-length", "16", "--max-prompt-length", "16",
+         "--max-tokens", "32", "--tokenizer-path", str(tiny_model_dir), "--outputs-dir", str(tmp_path), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    records_file = None
+    while time.monotonic() < deadline:
+        found = list(tmp_path.rglob("requests.jsonl"))
+        if found and found[0].stat().st_size > 20_000:
+            records_file = found[0]
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert records_file is not None, "the run never wrote records"
+    run_dir = records_file.parent
+    assert read_run(run_dir)["status"] == "interrupted"
+    records, _skipped = read_records(records_file)
+    assert 0 < len(records) < 400
+    report = run_assay("perf", "report", str(run_dir))
+    assert report.returncode == 0, report.stderr
+    assert "interrupted" in report.stdout
+    from assay.perf.stored import load_summary
+
+    summary = load_summary(run_dir, read_run(run_dir))
+    assert sum(p["requests"] for p in summary["points"]) == len(records)
+    assert all(p["failed"] == 0 for p in summary["points"])
+    total_line = next(line for line in report.stdout.splitlines() if "Total requests" in line)
+    assert total_line.split()[-1] == str(len(records))

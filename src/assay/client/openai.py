@@ -90,6 +90,48 @@ class _Marks:
         self.reused = False
 
 
+@dataclass
+class Completion:
+    """The text of one response, for scoring (eval), with what went wrong if anything did."""
+
+    answer: str
+    reasoning: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_s: float
+    ttft_s: float | None
+    http_status: int | None
+    error: str | None
+    error_kind: str | None
+    retry_after_s: float | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """429, 5xx, connection problems and timeouts may pass on a later try; 4xx will not."""
+        if self.error is None:
+            return False
+        if self.error_kind == "http":
+            return self.http_status == 429 or (self.http_status or 0) >= 500
+        return self.error_kind in ("connect", "timeout", "stream")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
 def _error_message(status: int, body: bytes) -> str:
     text = body[:2000].decode("utf-8", "replace").strip()
     try:
@@ -130,6 +172,7 @@ class OpenAIClient:
         continuous_usage: bool = False,
         connect_timeout_s: float = 60.0,
         read_timeout_s: float = 600.0,
+        total_timeout_s: float | None = None,
         max_connections: int = 0,
         origin_perf_ns: int | None = None,
         origin_epoch_ns: int | None = None,
@@ -158,6 +201,7 @@ class OpenAIClient:
         self._base_body.update(extra_body or {})
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
+        self.total_timeout_s = total_timeout_s
         self.max_connections = max_connections
         now_perf = time.perf_counter_ns()
         self.origin_perf_ns = origin_perf_ns if origin_perf_ns is not None else now_perf
@@ -191,7 +235,9 @@ class OpenAIClient:
         trace.on_request_chunk_sent.append(on_chunk_sent)
         trace.on_request_headers_sent.append(on_chunk_sent)
         trace.on_connection_reuseconn.append(on_reuse)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s)
+        timeout = aiohttp.ClientTimeout(
+            total=self.total_timeout_s, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s
+        )
         connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True)
         self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace], timeout=timeout)
         # For the one retry of a request whose kept-alive connection turned out to be closed.
@@ -206,6 +252,66 @@ class OpenAIClient:
                 await session.close()
         self._session = self._fresh_session = None
 
+    async def _exchange(self, request: ChatOrCompletionRequest) -> _Exchange:
+        """Send one request and collect everything it did; never raises for server or network faults."""
+        import aiohttp
+
+        ex = _Exchange()
+        ex.start_ns = time.perf_counter_ns()
+        marks = ex.marks
+        state = ex.state
+        payload = _encode(self.body(request))
+        session = self._session
+        for attempt in range(2):
+            marks.reused = False
+            try:
+                async with session.post(
+                    self.url, data=payload, headers=self._headers, trace_request_ctx=marks
+                ) as response:
+                    ex.headers_ns = time.perf_counter_ns()
+                    ex.status = status = response.status
+                    if status != 200:
+                        body = await response.content.read(65536)
+                        ex.error, ex.error_kind = _error_message(status, body), "http"
+                        ex.retry_after_s = _retry_after(response.headers.get("Retry-After"))
+                    elif self.stream:
+                        await self._read_stream(response, state)
+                    else:
+                        body = await response.read()
+                        state.on_whole_body(body, time.perf_counter_ns())
+            except asyncio.CancelledError:
+                raise
+            except aiohttp.ClientConnectorError as exc:
+                ex.error = f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+                ex.error_kind = "connect"
+            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+                ex.error, ex.error_kind = f"timed out ({self._timeout_words()})", "timeout"
+            except aiohttp.ClientPayloadError as exc:
+                ex.error, ex.error_kind = f"response cut off: {_one_line(exc)}", "stream"
+            except aiohttp.ServerDisconnectedError:
+                ex.error, ex.error_kind = "server closed the connection mid-response", "stream"
+            except aiohttp.ClientError as exc:
+                ex.error, ex.error_kind = f"{type(exc).__name__}: {_one_line(exc)}", "connect"
+            except (ValueError, UnicodeDecodeError) as exc:  # oversized line, undecodable bytes
+                ex.error, ex.error_kind = f"unreadable response: {_one_line(exc)}", "protocol"
+            # A kept-alive connection the server had already closed fails before any response
+            # byte: the server never saw the request, so one retry on a new connection is safe.
+            if ex.error is not None and marks.reused and ex.headers_ns is None and attempt == 0:
+                ex.error = ex.error_kind = None
+                session = self._fresh_session
+                ex.retries += 1
+                continue
+            break
+        ex.end_ns = time.perf_counter_ns()
+        if ex.error is None:
+            ex.error, ex.error_kind = state.problem()
+        return ex
+
+    def _timeout_words(self) -> str:
+        if self.total_timeout_s is not None:
+            return f"no complete answer within {self.total_timeout_s:g} s"
+        return f"no data for {self.read_timeout_s:g} s, the read timeout"
+
     async def send(
         self,
         request: ChatOrCompletionRequest,
@@ -215,82 +321,29 @@ class OpenAIClient:
         phase: str = "measure",
         concurrency: int = 1,
     ) -> RequestRecord:
-        """Send one request and return its record; never raises for server or network faults."""
-        import aiohttp
-
-        origin = self.origin_perf_ns
-        start = time.perf_counter_ns()
-        marks = _Marks()
-        state = _StreamState()
-        status: int | None = None
-        error: str | None = None
-        error_kind: str | None = None
-        headers_ns: int | None = None
-        payload = _encode(self.body(request))
-        session = self._session
-        retries = 0
-        for attempt in range(2):
-            marks.reused = False
-            try:
-                async with session.post(
-                    self.url, data=payload, headers=self._headers, trace_request_ctx=marks
-                ) as response:
-                    headers_ns = time.perf_counter_ns()
-                    status = response.status
-                    if status != 200:
-                        body = await response.content.read(65536)
-                        error, error_kind = _error_message(status, body), "http"
-                    elif self.stream:
-                        await self._read_stream(response, state)
-                    else:
-                        body = await response.read()
-                        state.on_whole_body(body, time.perf_counter_ns())
-            except asyncio.CancelledError:
-                raise
-            except aiohttp.ClientConnectorError as exc:
-                error, error_kind = f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}", "connect"
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-                error, error_kind = f"timed out: no data for {self.read_timeout_s:g} s (read timeout)", "timeout"
-            except aiohttp.ClientPayloadError as exc:
-                error, error_kind = f"response cut off: {_one_line(exc)}", "stream"
-            except aiohttp.ServerDisconnectedError:
-                error, error_kind = "server closed the connection mid-response", "stream"
-            except aiohttp.ClientError as exc:
-                error, error_kind = f"{type(exc).__name__}: {_one_line(exc)}", "connect"
-            except (ValueError, UnicodeDecodeError) as exc:  # oversized line, undecodable bytes
-                error, error_kind = f"unreadable response: {_one_line(exc)}", "protocol"
-            # A kept-alive connection the server had already closed fails before any response
-            # byte: the server never saw the request, so one retry on a new connection is safe.
-            if error is not None and marks.reused and headers_ns is None and attempt == 0:
-                error = error_kind = None
-                session = self._fresh_session
-                retries += 1
-                continue
-            break
-        end = time.perf_counter_ns()
-        if error is None:
-            error, error_kind = state.problem()
-
+        """Send one request and return its timing record (perf); failures are recorded, not raised."""
+        ex = await self._exchange(request)
+        state, origin = ex.state, self.origin_perf_ns
         completion_tokens = state.completion_tokens
         token_source = "usage" if completion_tokens is not None else "none"
-        if completion_tokens is None and error is None and self._count_tokens is not None:
-            completion_tokens = self._count_tokens("".join(state.pieces))
+        if completion_tokens is None and ex.error is None and self._count_tokens is not None:
+            completion_tokens = self._count_tokens(state.text())
             token_source = "tokenizer"
-        sent = marks.sent_ns
+        sent = ex.marks.sent_ns
         return RequestRecord(
             index=index,
             point=point,
             phase=phase,
             concurrency=concurrency,
-            start_ns=start - origin,
+            start_ns=ex.start_ns - origin,
             sent_ns=None if sent is None else sent - origin,
-            headers_ns=None if headers_ns is None else headers_ns - origin,
+            headers_ns=None if ex.headers_ns is None else ex.headers_ns - origin,
             first_token_ns=None if state.first_token_ns is None else state.first_token_ns - origin,
             first_reasoning_ns=None if state.first_reasoning_ns is None else state.first_reasoning_ns - origin,
             first_answer_ns=None if state.first_answer_ns is None else state.first_answer_ns - origin,
-            end_ns=end - origin,
+            end_ns=ex.end_ns - origin,
             sent_epoch_s=None if sent is None else (self.origin_epoch_ns + sent - origin) / 1e9,
-            end_epoch_s=(self.origin_epoch_ns + end - origin) / 1e9,
+            end_epoch_s=(self.origin_epoch_ns + ex.end_ns - origin) / 1e9,
             chunk_times_us=[(t - sent) // 1000 for t in state.chunk_ns] if sent is not None else [],
             chunk_tokens=state.chunk_tokens if state.per_chunk_usage else [],
             prompt_tokens=state.prompt_tokens,
@@ -299,11 +352,30 @@ class OpenAIClient:
             requested_prompt_tokens=request.prompt_tokens,
             requested_max_tokens=request.max_tokens,
             finish_reason=state.finish_reason,
-            http_status=status,
-            error=error,
-            error_kind=error_kind,
+            http_status=ex.status,
+            error=ex.error,
+            error_kind=ex.error_kind,
             output_chars=state.output_chars,
-            connection_retries=retries,
+            connection_retries=ex.retries,
+        )
+
+    async def complete(self, request: ChatOrCompletionRequest) -> Completion:
+        """Send one request and return its text (eval); failures are returned, not raised."""
+        ex = await self._exchange(request)
+        state = ex.state
+        sent = ex.marks.sent_ns if ex.marks.sent_ns is not None else ex.start_ns
+        return Completion(
+            answer="".join(state.answer_pieces),
+            reasoning="".join(state.reasoning_pieces) or None,
+            finish_reason=state.finish_reason,
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=state.completion_tokens,
+            latency_s=(ex.end_ns - sent) / 1e9,
+            ttft_s=None if state.first_token_ns is None else (state.first_token_ns - sent) / 1e9,
+            http_status=ex.status,
+            error=ex.error,
+            error_kind=ex.error_kind,
+            retry_after_s=ex.retry_after_s,
         )
 
     async def _read_stream(self, response: Any, state: _StreamState) -> None:
@@ -326,6 +398,25 @@ class OpenAIClient:
             state.on_data(buffer[5:].strip(), perf_counter_ns())
 
 
+class _Exchange:
+    """Everything one request did, before it is shaped into a record or a completion."""
+
+    __slots__ = ("end_ns", "error", "error_kind", "headers_ns", "marks", "retries", "retry_after_s",
+                 "start_ns", "state", "status")
+
+    def __init__(self) -> None:
+        self.marks = _Marks()
+        self.state = _StreamState()
+        self.start_ns = 0
+        self.end_ns = 0
+        self.headers_ns: int | None = None
+        self.status: int | None = None
+        self.error: str | None = None
+        self.error_kind: str | None = None
+        self.retry_after_s: float | None = None
+        self.retries = 0
+
+
 class _StreamState:
     """What the events of one response said, accumulated cheaply."""
 
@@ -343,7 +434,8 @@ class _StreamState:
         "malformed",
         "output_chars",
         "per_chunk_usage",
-        "pieces",
+        "answer_pieces",
+        "reasoning_pieces",
         "prompt_tokens",
         "server_error",
     )
@@ -351,7 +443,8 @@ class _StreamState:
     def __init__(self) -> None:
         self.chunk_ns: list[int] = []
         self.chunk_tokens: list[int] = []
-        self.pieces: list[str] = []
+        self.answer_pieces: list[str] = []
+        self.reasoning_pieces: list[str] = []
         self.first_token_ns: int | None = None
         self.first_reasoning_ns: int | None = None
         self.first_answer_ns: int | None = None
@@ -394,12 +487,12 @@ class _StreamState:
             if reasoning:
                 if self.first_reasoning_ns is None:
                     self.first_reasoning_ns = now
-                self.pieces.append(reasoning)
+                self.reasoning_pieces.append(reasoning)
                 text_chars += len(reasoning)
             if answer:
                 if self.first_answer_ns is None:
                     self.first_answer_ns = now
-                self.pieces.append(answer)
+                self.answer_pieces.append(answer)
                 text_chars += len(answer)
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
@@ -419,6 +512,9 @@ class _StreamState:
             if usage.completion_tokens is not None:
                 self.completion_tokens = usage.completion_tokens
                 self._usage_seen_tokens = usage.completion_tokens
+
+    def text(self) -> str:
+        return "".join(self.reasoning_pieces) + "".join(self.answer_pieces)
 
     def on_whole_body(self, body: bytes, now: int) -> None:
         self.on_data(body.strip(), now)

@@ -132,7 +132,12 @@ class _Run:
             writer.close()
             run["status"] = status
             run["finished_epoch_s"] = time.time()
-            summary = self._summary(points)
+            if status == "finished":
+                summary = self._summary(points)
+            else:  # include the point that was cut short, from the records on disk
+                from assay.perf.stored import load_summary
+
+                summary = load_summary(run_dir, run)
             write_json_atomic(run_dir / SUMMARY_FILE, summary)
             write_json_atomic(run_dir / RUN_FILE, run)
         from assay.perf.report import print_report

@@ -16,7 +16,7 @@ from assay.store.rundir import RECORDS_FILE, SUMMARY_FILE, read_records, read_ru
 def load_summary(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
     """``summary.json``, or one rebuilt from ``requests.jsonl`` when the run was killed first."""
     summary_file = run_dir / SUMMARY_FILE
-    if summary_file.exists():
+    if summary_file.exists() and run.get("status") == "finished":
         try:
             return dict(json.loads(summary_file.read_text(encoding="utf-8")))
         except ValueError:
