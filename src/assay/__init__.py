@@ -3,6 +3,7 @@
 Public API (imported lazily so ``assay --help`` stays instant)::
 
     from assay import PerfConfig, run_perf
+    from assay import TaskConfig, run_task, EvalType
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from assay.constants import EvalType
+    from assay.eval import TaskConfig, run_task
     from assay.perf import PerfConfig, PerfResult, run_perf
 
 _LAZY = {
     "PerfConfig": "assay.perf",
     "PerfResult": "assay.perf",
     "run_perf": "assay.perf",
+    "TaskConfig": "assay.eval",
+    "run_task": "assay.eval",
+    "EvalType": "assay.constants",
 }
 
-__all__ = ["PerfConfig", "PerfResult", "__version__", "run_perf"]
+__all__ = ["EvalType", "PerfConfig", "PerfResult", "TaskConfig", "__version__", "run_perf", "run_task"]
 
 
 def __getattr__(name: str) -> Any:

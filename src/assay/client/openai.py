@@ -422,6 +422,7 @@ class _StreamState:
 
     __slots__ = (
         "_usage_seen_tokens",
+        "answer_pieces",
         "chunk_ns",
         "chunk_tokens",
         "completion_tokens",
@@ -434,9 +435,8 @@ class _StreamState:
         "malformed",
         "output_chars",
         "per_chunk_usage",
-        "answer_pieces",
-        "reasoning_pieces",
         "prompt_tokens",
+        "reasoning_pieces",
         "server_error",
     )
 

@@ -47,7 +47,9 @@ class PerfResult:
 
 def run_perf(config: PerfConfig, console: Console | None = None) -> PerfResult:
     """Run the sweep described by ``config``; the CLI is a thin layer over this."""
-    console = console or Console(stderr=False)
+    from assay.console import report_console
+
+    console = console or report_console()
     config.validate()
     with contextlib.ExitStack() as stack:
         if config.engine is not None:

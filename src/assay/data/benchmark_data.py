@@ -1,0 +1,115 @@
+"""Benchmark rows from a local folder or a hub (Hugging Face ``datasets``, ModelScope).
+
+Local folders are first-class: a folder per benchmark with JSONL (optionally gzipped),
+JSON or Parquet files, laid out as the benchmark's ``local_files`` patterns say. Dataset
+files are parsed as data only: nothing is ever unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from assay.errors import DatasetError
+
+HUBS = ("huggingface", "modelscope", "local")
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL / JSONL.gz / JSON / Parquet file."""
+    name = path.name
+    try:
+        if name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return [dict(row) for row in pq.read_table(path).to_pylist()]
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+            if name.endswith((".jsonl", ".jsonl.gz")):
+                rows = []
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as exc:
+                            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                return rows
+            data = json.load(handle)
+            return list(data if isinstance(data, list) else data.get("data", data.get("rows", [])))
+    except DatasetError:
+        raise
+    except (OSError, ValueError, ImportError) as exc:
+        raise DatasetError(f"cannot read {path}: {exc}") from None
+
+
+def find_local_file(folder: Path, patterns: tuple[str, ...], *, subset: str, split: str, config: str | None) -> Path:
+    tried = []
+    for pattern in patterns:
+        relative = pattern.format(subset=subset, split=split, config=config or subset)
+        matches = sorted(folder.glob(relative))
+        if not matches:  # case-insensitive second chance for subset names
+            lowered = relative.lower()
+            matches = sorted(p for p in folder.rglob("*") if str(p.relative_to(folder)).lower() == lowered)
+        if matches:
+            return matches[0]
+        tried.append(relative)
+    raise DatasetError(f"no data file for subset {subset!r}, split {split!r} in {folder} (looked for {', '.join(tried)})")
+
+
+def load_from_hub(
+    hub: str, dataset_id: str, *, config: str | None, split: str
+) -> list[dict[str, Any]]:
+    """Rows through the real hub client; a one-line DatasetError if it cannot be had."""
+    if hub == "huggingface":
+        try:
+            import datasets
+        except ImportError:
+            raise DatasetError("loading from Hugging Face needs the `datasets` package (pip install datasets)") from None
+        try:
+            data = datasets.load_dataset(dataset_id, name=config, split=split)
+        except Exception as exc:
+            raise DatasetError(
+                f"cannot load {dataset_id!r} (config {config}, split {split}) from Hugging Face: "
+                f"{type(exc).__name__}: {_first_line(exc)}; offline? use dataset_hub='local' with dataset_dir"
+            ) from None
+        return [dict(row) for row in data]
+    if hub == "modelscope":
+        try:
+            from modelscope.msdatasets import MsDataset
+        except ImportError:
+            raise DatasetError("loading from ModelScope needs `modelscope` (pip install 'assay[modelscope]')") from None
+        try:
+            data = MsDataset.load(dataset_id, subset_name=config or "default", split=split)
+        except Exception as exc:
+            raise DatasetError(
+                f"cannot load {dataset_id!r} (subset {config}, split {split}) from ModelScope: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from None
+        return [dict(row) for row in data]
+    raise DatasetError(f"dataset_hub must be one of {', '.join(HUBS)}, got {hub!r}")
+
+
+def resolve_local_folder(name: str, *, dataset_dir: str | None, local_path: str | None) -> Path | None:
+    """The folder (or file) a benchmark reads from locally, or None for the hub."""
+    if local_path:
+        path = Path(os.path.expanduser(local_path))
+        if not path.exists():
+            raise DatasetError(f"dataset_args.{name}.local_path: {local_path} does not exist")
+        return path
+    if dataset_dir:
+        root = Path(os.path.expanduser(dataset_dir))
+        if not root.is_dir():
+            raise DatasetError(f"dataset_dir: {dataset_dir} is not a folder")
+        folder = root / name
+        if not folder.is_dir():
+            raise DatasetError(f"dataset_dir: {dataset_dir} has no folder {name!r} for benchmark {name}")
+        return folder
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return " ".join(text[0].split())[:300] if text else type(exc).__name__

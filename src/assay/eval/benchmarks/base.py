@@ -1,0 +1,99 @@
+"""What a benchmark is: where its data lives, how a row becomes a prompt, how an answer is judged.
+
+A benchmark module defines one :class:`Benchmark` subclass instance named ``BENCHMARK``;
+the registry finds it (adding a benchmark is one new module plus its test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One benchmark item, ready to send."""
+
+    id: str
+    subset: str
+    messages: list[dict[str, str]]
+    gold: str
+    question: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one response was judged."""
+
+    verdict: str
+    """``correct``, ``wrong``, ``truncated`` (cut off by the length limit with no answer) or ``error``."""
+    score: float
+    extracted: str | None
+    method: str
+    """How the answer was found and compared (``boxed/normalized``, ``phrase/math-verify``, ...)."""
+
+
+class Benchmark:
+    """Base class. Subclasses set the class attributes and may override the hooks."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    hf_id: ClassVar[str]
+    ms_id: ClassVar[str]
+    subsets: ClassVar[tuple[str, ...]] = ("default",)
+    split: ClassVar[str] = "test"
+    few_shot_split: ClassVar[str | None] = None
+    subsets_are_configs: ClassVar[bool] = False
+    """True: each subset is a hub config (AIME 2025 I/II). False: one config, subsets from a field."""
+    hub_config: ClassVar[str | None] = None
+    metrics: ClassVar[tuple[str, ...]] = ("AveragePass@1",)
+    prompt_template: ClassVar[str] = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+    local_files: ClassVar[tuple[str, ...]] = ("{subset}.jsonl", "{split}.jsonl", "{config}/{split}.jsonl", "{split}-*.parquet")
+    """Where the rows sit in a local folder, tried in order ({subset}, {split}, {config} filled in)."""
+
+    def subset_of(self, row: dict[str, Any]) -> str:
+        """The subset a row belongs to, when subsets come from a field."""
+        return self.subsets[0]
+
+    def question(self, row: dict[str, Any]) -> str:
+        for key in ("question", "problem", "Question"):
+            if isinstance(row.get(key), str):
+                return str(row[key])
+        raise KeyError("question")
+
+    def gold(self, row: dict[str, Any]) -> str:
+        return str(row["answer"]).strip()
+
+    def sample_id(self, row: dict[str, Any], index: int, subset: str) -> str:
+        for key in ("id", "unique_id", "ID"):
+            if row.get(key) not in (None, ""):
+                return str(row[key])
+        return f"{subset}/{index}"
+
+    def to_sample(
+        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]]
+    ) -> Sample:
+        question = self.question(row)
+        prompt = (template or self.prompt_template).format(question=question)
+        if few_shot:
+            prompt = self.few_shot_prefix(few_shot) + prompt
+        return Sample(
+            id=self.sample_id(row, index, subset), subset=subset, question=question,
+            messages=[{"role": "user", "content": prompt}], gold=self.gold(row),
+        )
+
+    def few_shot_prefix(self, examples: list[dict[str, Any]]) -> str:
+        return "".join(f"{self.question(e)}\n{self.gold(e)}\n\n" for e in examples)
+
+    def extract(self, answer_text: str) -> tuple[str | None, str]:
+        """(answer, method) from the answer part of a response (reasoning already removed)."""
+        from assay.eval.scoring import extract_final_answer
+
+        return extract_final_answer(answer_text)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "description": self.description, "subsets": list(self.subsets),
+            "metrics": list(self.metrics), "huggingface": self.hf_id, "modelscope": self.ms_id,
+        }

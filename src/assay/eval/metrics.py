@@ -1,0 +1,104 @@
+"""Scores from sample records: AveragePass@1, unbiased pass@k, 95% confidence intervals.
+
+- AveragePass@1: the mean over samples of each sample's fraction of correct repeats
+  (requests that finally failed are left out of that sample's repeats, and counted).
+- pass@k (k ≤ repeats): the unbiased estimator 1 - C(n-c, k) / C(n, k) per sample
+  (Chen et al., 2021), averaged over samples with n ≥ k.
+- 95% CI: Wilson score interval when each sample has one judged repeat (a proportion),
+  else a percentile bootstrap over samples (2000 resamples, fixed seed), so repeats of
+  one sample are never treated as independent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from assay.eval.records import SampleRecord
+
+Z95 = 1.959963984540054
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def wilson(successes: float, total: int) -> tuple[float, float]:
+    if total == 0:
+        return (0.0, 0.0)
+    p = successes / total
+    denominator = 1 + Z95**2 / total
+    centre = (p + Z95**2 / (2 * total)) / denominator
+    half = Z95 * math.sqrt(p * (1 - p) / total + Z95**2 / (4 * total**2)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def bootstrap(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    import numpy as np
+
+    if not values:
+        return (0.0, 0.0)
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return (float(low), float(high))
+
+
+def score_group(records: Iterable[SampleRecord], repeats: int) -> dict[str, Any]:
+    """Metrics of one subset (or of all subsets together)."""
+    by_sample: dict[str, list[SampleRecord]] = defaultdict(list)
+    for record in records:
+        by_sample[f"{record.subset}/{record.sample_id}"].append(record)
+    per_sample_mean: list[float] = []
+    counts: list[tuple[int, int]] = []
+    errors = truncated = judged = 0
+    latency: list[float] = []
+    completion_tokens = 0
+    for rows in by_sample.values():
+        valid = [r for r in rows if r.verdict != "error"]
+        errors += len(rows) - len(valid)
+        truncated += sum(r.verdict == "truncated" for r in valid)
+        judged += len(valid)
+        latency += [r.latency_s for r in valid if r.latency_s is not None]
+        completion_tokens += sum(r.completion_tokens or 0 for r in valid)
+        if valid:
+            correct = sum(r.score for r in valid)
+            per_sample_mean.append(correct / len(valid))
+            counts.append((len(valid), round(correct)))
+    mean = sum(per_sample_mean) / len(per_sample_mean) if per_sample_mean else 0.0
+    binary = all(n == 1 for n, _ in counts)
+    ci = wilson(sum(c for _, c in counts), len(counts)) if binary else bootstrap(per_sample_mean)
+    result: dict[str, Any] = {
+        "num": len(by_sample),
+        "scored_samples": len(per_sample_mean),
+        "judged_generations": judged,
+        "AveragePass@1": mean,
+        "ci95": {"AveragePass@1": list(ci)},
+        "errors": errors,
+        "truncated": truncated,
+        "mean_latency_s": sum(latency) / len(latency) if latency else None,
+        "completion_tokens": completion_tokens,
+    }
+    for k in range(2, repeats + 1):
+        eligible = [(n, c) for n, c in counts if n >= k]
+        values = [pass_at_k(n, c, k) for n, c in eligible]
+        if values:
+            result[f"pass@{k}"] = sum(values) / len(values)
+            result["ci95"][f"pass@{k}"] = list(bootstrap(values))
+    return result
+
+
+def benchmark_report(records: Sequence[SampleRecord], *, subsets: Sequence[str], repeats: int) -> dict[str, Any]:
+    """``{"subsets": {name: metrics}, "overall": metrics}`` for one benchmark."""
+    report: dict[str, Any] = {"subsets": {}}
+    for subset in subsets:
+        rows = [r for r in records if r.subset == subset]
+        if rows:
+            report["subsets"][subset] = score_group(rows, repeats)
+    report["overall"] = score_group(records, repeats)
+    return report

@@ -1,0 +1,428 @@
+"""Run an eval: benchmarks → samples × repeats → model service → judged records → report.
+
+Concurrency is ``eval_batch_size`` asyncio workers over one HTTP client. A retryable
+failure (429, 5xx, connection, timeout) is retried with exponential backoff and jitter,
+honouring ``Retry-After``; a request that still fails is recorded as an ``error``: left out
+of the score and counted, never scored as wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from assay import __version__
+from assay.client.openai import ChatOrCompletionRequest, Completion, OpenAIClient
+from assay.errors import AssayError, ConfigError, ServerError
+from assay.eval.benchmarks import Benchmark, Sample, get_benchmark
+from assay.eval.config import TaskConfig
+from assay.eval.records import SAMPLE_SCHEMA_VERSION, SampleJournal, SampleRecord, record_key
+from assay.store.rundir import RUN_FILE, read_run, write_json_atomic
+
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+
+
+@dataclass
+class EvalResult:
+    run_dir: Path
+    reports: dict[str, dict[str, Any]]
+    """Per benchmark: ``{"subsets": {...}, "overall": {...}}``."""
+
+
+def run_task(task_cfg: TaskConfig | dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """EvalScope-compatible entry point: run the task and return its reports per benchmark."""
+    if task_cfg is None:
+        task_cfg = TaskConfig(**kwargs)
+    elif isinstance(task_cfg, dict):
+        task_cfg = TaskConfig(**task_cfg)
+    elif not isinstance(task_cfg, TaskConfig):
+        raise ConfigError(f"task_cfg: expected a TaskConfig or a dict, got {type(task_cfg).__name__}")
+    return run_eval(task_cfg).reports
+
+
+def run_eval(config: TaskConfig, console: Console | None = None) -> EvalResult:
+    from assay.console import report_console
+
+    console = console or report_console()
+    with contextlib.ExitStack() as stack:
+        if config.engine is not None:
+            config = _start_engine(config, stack, console)
+        return _EvalRun(config, console).execute()
+
+
+def _start_engine(config: TaskConfig, stack: contextlib.ExitStack, console: Console) -> TaskConfig:
+    import dataclasses
+
+    from assay.engines import LlamaServer, ensure_smollm2, make_tiny_model
+
+    if config.engine_model == "smollm2":
+        path, alias = ensure_smollm2(), "SmolLM2-135M-Instruct"
+    elif config.engine_model == "tiny":
+        import tempfile
+
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-tiny-"))
+        path, alias = make_tiny_model(folder), "tiny-random"
+    else:
+        path = Path(config.engine_model).expanduser()
+        alias = path.stem
+    parallel = max(1, min(config.eval_batch_size, 8))
+    server = LlamaServer(path, alias=alias, parallel=parallel, context_size=parallel * 4096)
+    console.print(f"[dim]Starting llama-server with {path.name}…[/dim]")
+    stack.enter_context(server)
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    values.update(api_url=server.base_url, model=config.model or alias, engine=None)
+    return TaskConfig(**values)
+
+
+class _EvalRun:
+    def __init__(self, config: TaskConfig, console: Console) -> None:
+        self.config = config
+        self.console = console
+        self.rng = random.Random(config.seed)
+
+    # ---------------------------------------------------------------- samples
+    def load_samples(self) -> dict[str, list[Sample]]:
+        from assay.data.benchmark_data import find_local_file, load_from_hub, read_rows, resolve_local_folder
+
+        config = self.config
+        out: dict[str, list[Sample]] = {}
+        for name in config.datasets:
+            benchmark = get_benchmark(name)
+            args = config.dataset_args.get(name, {})
+            subsets = args.get("subset_list") or list(benchmark.subsets)
+            dataset_id = args.get("dataset_id")
+            local_path = args.get("local_path")
+            if dataset_id and os.path.exists(os.path.expanduser(dataset_id)):
+                local_path, dataset_id = dataset_id, None
+            folder = resolve_local_folder(name, dataset_dir=config.dataset_dir, local_path=local_path)
+            if folder is None and config.dataset_hub == "local":
+                raise ConfigError(
+                    f"dataset_hub='local' needs dataset_dir or dataset_args.{name}.local_path for {name}"
+                )
+
+            def rows_for(split: str, subset: str | None, *, benchmark: Benchmark = benchmark,
+                         folder: Path | None = folder, dataset_id: str | None = dataset_id) -> list[dict[str, Any]]:
+                config_name = subset if benchmark.subsets_are_configs else benchmark.hub_config
+                if folder is not None:
+                    path = folder if folder.is_file() else find_local_file(
+                        folder, benchmark.local_files, subset=subset or benchmark.subsets[0], split=split,
+                        config=config_name,
+                    )
+                    return read_rows(path)
+                hub_id = dataset_id or (benchmark.ms_id if config.dataset_hub == "modelscope" else benchmark.hf_id)
+                return load_from_hub(config.dataset_hub, hub_id, config=config_name, split=split)
+
+            few_shot_num = int(args.get("few_shot_num", 0))
+            few_shot: list[dict[str, Any]] = []
+            if few_shot_num:
+                if benchmark.few_shot_split is None:
+                    raise ConfigError(f"dataset_args.{name}.few_shot_num: {name} has no few-shot split")
+                pool = rows_for(benchmark.few_shot_split, None)
+                few_shot = random.Random(config.seed).sample(pool, few_shot_num) if args.get("few_shot_random") else pool[:few_shot_num]
+            samples: list[Sample] = []
+            if benchmark.subsets_are_configs:
+                by_subset = {subset: rows_for(benchmark.split, subset) for subset in subsets}
+            else:
+                all_rows = rows_for(benchmark.split, None)
+                by_subset = {subset: [r for r in all_rows if benchmark.subset_of(r) == subset] for subset in subsets}
+            for subset, rows in by_subset.items():
+                rows = self._limit(rows)
+                for index, row in enumerate(rows):
+                    try:
+                        samples.append(benchmark.to_sample(row, index, subset, args.get("prompt_template"), few_shot))
+                    except KeyError as exc:
+                        raise AssayError(f"{name}: a row of subset {subset!r} lacks the field {exc}") from None
+            if not samples:
+                raise AssayError(f"{name}: no samples loaded (subsets {subsets})")
+            ids = [s.id for s in samples]
+            if len(set(ids)) != len(ids):  # make ids unique within the benchmark
+                samples = [Sample(f"{s.subset}/{i}", s.subset, s.messages, s.gold, s.question, s.meta) for i, s in enumerate(samples)]
+            out[name] = samples
+        return out
+
+    def _limit(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        limit = self.config.limit
+        if limit is None:
+            return rows
+        if isinstance(limit, float) and limit <= 1:
+            return rows[: max(1, int(len(rows) * limit))]
+        return rows[: int(limit)]
+
+    # ---------------------------------------------------------------- run
+    def execute(self) -> EvalResult:
+        config = self.config
+        samples = self.load_samples()
+        run_dir = self._run_dir()
+        journal = SampleJournal(run_dir)
+        done = {k: r for k, r in journal.read().items() if r.verdict != "error"}
+        journal.compact(done)  # drop torn lines, duplicates and failed tries: they run again
+        run = self._run_json(run_dir)
+        write_json_atomic(run_dir / RUN_FILE, run)
+        todo = [
+            (name, sample, repeat)
+            for name, items in samples.items()
+            for sample in items
+            for repeat in range(config.repeats)
+            if record_key(name, sample.subset, sample.id, repeat) not in done
+        ]
+        if done and not config.quiet:
+            self.console.print(f"[dim]Resuming {run_dir}: {len(done)} finished, {len(todo)} to go.[/dim]")
+        status = "failed"
+        from assay.eval.scoring import MathChecker
+
+        checker = MathChecker()
+        try:
+            _run_loop(self._work(todo, journal, checker, done))
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            journal.close()
+            checker.close()
+            run["status"] = status
+            run["finished_epoch_s"] = time.time()
+            write_json_atomic(run_dir / RUN_FILE, run)
+        if status == "interrupted":
+            self.console.print(f"[yellow]Interrupted. Resume with use_cache={str(run_dir)!r}.[/yellow]")
+            raise KeyboardInterrupt
+        reports = write_reports(run_dir, console=self.console)
+        return EvalResult(run_dir=run_dir, reports=reports)
+
+    def _run_dir(self) -> Path:
+        if self.config.use_cache:
+            path = Path(self.config.use_cache).expanduser()
+            if not (path / RUN_FILE).exists():
+                raise ConfigError(f"use_cache: {path} is not an assay eval run directory (no {RUN_FILE})")
+            previous = read_run(path)
+            if previous.get("kind") != "eval":
+                raise ConfigError(f"use_cache: {path} is a {previous.get('kind')} run, not an eval run")
+            return path
+        stamp = time.strftime("%Y%m%d_%H%M%S")
+        path = Path(self.config.work_dir).expanduser() / stamp
+        n = 1
+        while path.exists():
+            n += 1
+            path = path.with_name(f"{stamp}-{n}")
+        path.mkdir(parents=True)
+        return path
+
+    def _run_json(self, run_dir: Path) -> dict[str, Any]:
+        return {
+            "kind": "eval",
+            "schema_version": 1,
+            "sample_schema_version": SAMPLE_SCHEMA_VERSION,
+            "assay_version": __version__,
+            "status": "running",
+            "pid": os.getpid(),
+            "started_epoch_s": time.time(),
+            "config": self.config.to_public_dict(),
+            "benchmarks": {name: get_benchmark(name).describe() for name in self.config.datasets},
+            "run_dir": str(run_dir),
+        }
+
+    def _request(self, sample: Sample, repeat: int) -> ChatOrCompletionRequest:
+        generation = dict(self.config.generation_config)
+        extra: dict[str, Any] = dict(generation.pop("extra_body", {}) or {})
+        max_tokens = generation.pop("max_tokens", None)
+        generation.pop("stream", None)
+        generation.pop("timeout", None)
+        if "seed" in generation and self.config.repeats > 1:
+            generation["seed"] = int(generation["seed"]) + repeat  # repeats must be able to differ
+        extra.update(generation)
+        return ChatOrCompletionRequest(messages=sample.messages, max_tokens=max_tokens, extra=extra)
+
+    async def _work(self, todo: list[tuple[str, Sample, int]], journal: SampleJournal, checker: Any,
+                    done: dict[str, SampleRecord]) -> None:
+        config = self.config
+        stream = bool(config.generation_config.get("stream", False))
+        assert config.model is not None
+        client = OpenAIClient(
+            config.chat_url, config.model, api_key=config.api_key, stream=stream, temperature=None,
+            total_timeout_s=config.timeout, read_timeout_s=config.timeout or 3600.0,
+        )
+        progress = _Progress(self.console, len(todo) + len(done), len(done), done, config.quiet)
+        queue = iter(todo)
+        async with client:
+            await self._check_service(client)
+
+            async def worker() -> None:
+                for name, sample, repeat in queue:
+                    completion, attempts = await self._complete(client, self._request(sample, repeat))
+                    record = await judge(get_benchmark(name), name, sample, repeat, completion, attempts, checker)
+                    journal.append(record)
+                    progress.advance(record)
+
+            with progress:
+                await asyncio.gather(*(worker() for _ in range(min(config.eval_batch_size, max(1, len(todo))))))
+
+    async def _check_service(self, client: OpenAIClient) -> None:
+        """Fail fast on a wrong URL, model or key, before hundreds of samples fail one by one."""
+        probe = ChatOrCompletionRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+        completion = await client.complete(probe)
+        if completion.error is None or completion.retryable:
+            return  # transient trouble is for the retries to handle
+        raise ServerError(f"the service at {client.url} refused a test request: {completion.error}")
+
+    async def _complete(self, client: OpenAIClient, request: ChatOrCompletionRequest) -> tuple[Completion, int]:
+        attempts = 0
+        while True:
+            attempts += 1
+            completion = await client.complete(request)
+            if not completion.retryable or attempts > self.config.retries:
+                return completion, attempts
+            backoff = min(60.0, 0.5 * 2 ** (attempts - 1)) * (0.5 + self.rng.random())
+            if completion.retry_after_s is not None:
+                backoff = min(max(completion.retry_after_s, 0.0), 300.0)
+            await asyncio.sleep(backoff)
+
+
+async def judge(
+    benchmark: Benchmark, name: str, sample: Sample, repeat: int, completion: Completion | None,
+    attempts: int, checker: Any, *, stored: SampleRecord | None = None,
+) -> SampleRecord:
+    """Score one generation (fresh, or ``stored`` for --rescore) into a record."""
+    from assay.eval.scoring import split_reasoning
+
+    record = SampleRecord(
+        key=record_key(name, sample.subset, sample.id, repeat), benchmark=name, subset=sample.subset,
+        sample_id=sample.id, repeat=repeat, messages=sample.messages, gold=sample.gold,
+        finished_epoch_s=time.time(), attempts=attempts,
+    )
+    if stored is not None:
+        for field in ("response", "reasoning_content", "finish_reason", "prompt_tokens", "completion_tokens",
+                      "latency_s", "ttft_s", "http_status", "error", "error_kind", "finished_epoch_s", "attempts"):
+            setattr(record, field, getattr(stored, field))
+    else:
+        assert completion is not None
+        record.response = completion.answer
+        record.reasoning_content = completion.reasoning
+        record.finish_reason = completion.finish_reason
+        record.prompt_tokens = completion.prompt_tokens
+        record.completion_tokens = completion.completion_tokens
+        record.latency_s = completion.latency_s
+        record.ttft_s = completion.ttft_s
+        record.http_status = completion.http_status
+        record.error = completion.error
+        record.error_kind = completion.error_kind
+    if record.error is not None:
+        record.verdict, record.score, record.method = "error", 0.0, "request-failed"
+        return record
+    record.reasoning, answer_text, unclosed = split_reasoning(record.response or "", record.reasoning_content)
+    record.answer_text = answer_text
+    extracted, how = (None, "unclosed-think") if unclosed else benchmark.extract(answer_text)
+    record.extracted = extracted
+    if extracted is None:
+        record.verdict = "truncated" if record.finish_reason == "length" else "wrong"
+        record.score, record.method = 0.0, how
+        return record
+    equal, check = await checker.equivalent_async(sample.gold, extracted)
+    record.verdict, record.score, record.method = ("correct" if equal else "wrong"), float(equal), f"{how}/{check}"
+    return record
+
+
+def write_reports(run_dir: Path, console: Console | None = None, *, print_it: bool = True) -> dict[str, dict[str, Any]]:
+    """Compute, save and print the reports of a run from its stored records only."""
+    from assay.eval.metrics import benchmark_report
+    from assay.eval.report import markdown_table, print_table
+
+    run = read_run(run_dir)
+    config = run["config"]
+    records = list(SampleJournal(run_dir).read().values())
+    reports: dict[str, dict[str, Any]] = {}
+    for name in config["datasets"]:
+        rows = [r for r in records if r.benchmark == name]
+        subsets = (config.get("dataset_args", {}).get(name, {}) or {}).get("subset_list") or run["benchmarks"][name]["subsets"]
+        reports[name] = benchmark_report(rows, subsets=subsets, repeats=int(config.get("repeats", 1)))
+    model = str(config.get("model"))
+    write_json_atomic(run_dir / REPORT_JSON, {"schema_version": 1, "model": model, "reports": reports})
+    (run_dir / REPORT_MD).write_text(markdown_table(model, reports), encoding="utf-8")
+    if print_it:
+        print_table(model, reports, console)
+    return reports
+
+
+def rescore(run_dir: str | Path, console: Console | None = None) -> dict[str, dict[str, Any]]:
+    """Re-judge every stored generation with the current scorers; sends no request."""
+    from assay.eval.scoring import MathChecker
+
+    path = Path(run_dir)
+    run = read_run(path)
+    if run.get("kind") != "eval":
+        raise AssayError(f"{path} is not an eval run directory")
+    journal = SampleJournal(path)
+    records = journal.read()
+
+    async def all_records(checker: MathChecker) -> dict[str, SampleRecord]:
+        out = {}
+        for key, record in records.items():
+            benchmark = get_benchmark(record.benchmark)
+            sample = Sample(record.sample_id, record.subset, record.messages, record.gold, "")
+            out[key] = await judge(benchmark, record.benchmark, sample, record.repeat, None, record.attempts,
+                                   checker, stored=record)
+        return out
+
+    with MathChecker() as checker:
+        rescored = asyncio.run(all_records(checker))
+    journal.compact(rescored)
+    return write_reports(path, console)
+
+
+class _Progress:
+    def __init__(self, console: Console, total: int, completed: int, done: dict[str, SampleRecord], quiet: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.correct = sum(r.score for r in done.values())
+        self.judged = len(done)
+        self.errors = 0
+        self._last = 0.0
+        self.progress = Progress(
+            TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[errors]} errors"),
+            TextColumn("acc {task.fields[accuracy]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), auto_refresh=False, disable=quiet, transient=True,
+        )
+        self.task = self.progress.add_task("eval", total=total, completed=completed, errors=0, accuracy=self._accuracy())
+
+    def _accuracy(self) -> str:
+        return f"{self.correct / self.judged:.3f}" if self.judged else "-"
+
+    def __enter__(self) -> _Progress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.refresh()
+        self.progress.stop()
+
+    def advance(self, record: SampleRecord) -> None:
+        if record.verdict == "error":
+            self.errors += 1
+        else:
+            self.judged += 1
+            self.correct += record.score
+        self.progress.update(self.task, advance=1, errors=self.errors, accuracy=self._accuracy())
+        now = time.monotonic()
+        if now - self._last > 0.2:
+            self._last = now
+            self.progress.refresh()
+
+
+def _run_loop(coroutine: Any) -> None:
+    from assay.perf.runner import _run_event_loop
+
+    _run_event_loop(coroutine)
