@@ -158,3 +158,15 @@ def test_kill_9_mid_run_then_resume_equals_an_uninterrupted_run(smollm2_server, 
         for group in [report["gsm8k"]["overall"], *report["gsm8k"]["subsets"].values()]:
             group.pop("mean_latency_s")
     assert ours == theirs
+
+
+def test_eval_can_serve_the_local_engine_itself(tmp_path):
+    result = run_assay(
+        "eval", "--engine", "llama-server", "--datasets", "aime25", "--dataset-hub", "local",
+        "--dataset-dir", str(DATASETS), "--limit", "1", "--generation-config", '{"max_tokens": 8}',
+        "--work-dir", str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(result.stdout)
+    assert [r[3] for r in rows[1:]] == ["AIME2025-I", "AIME2025-II", "OVERALL"]
+    assert all(r[0] == "SmolLM2-135M-Instruct" for r in rows[1:])
