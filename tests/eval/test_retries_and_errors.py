@@ -129,11 +129,10 @@ def test_a_refused_service_fails_fast_with_one_line(tmp_path):
     def behaviour(question, attempt):
         return None
 
-    with ScriptedServer(behaviour) as server:
-        with pytest.raises(ServerError, match="HTTP 404"):
-            run_eval(TaskConfig(model="m", api_url=server.url.replace("/v1", "/v9"), datasets=["gsm8k"],
-                                dataset_hub="local", dataset_dir=_data(tmp_path, [("q", "1")]), quiet=True,
-                                work_dir=str(tmp_path / "out")))
+    with ScriptedServer(behaviour) as server, pytest.raises(ServerError, match="HTTP 404"):
+        run_eval(TaskConfig(model="m", api_url=server.url.replace("/v1", "/v9"), datasets=["gsm8k"],
+                            dataset_hub="local", dataset_dir=_data(tmp_path, [("q", "1")]), quiet=True,
+                            work_dir=str(tmp_path / "out")))
 
 
 def test_task_config_names_bad_fields():

@@ -14,7 +14,7 @@ def checker():
 
 
 def score(checker, response: str, gold: str, reasoning: str | None = None) -> bool:
-    _reasoning, answer_text, unclosed = split_reasoning(response, reasoning)
+    _reasoning, answer_text, _unclosed = split_reasoning(response, reasoning)
     answer, _method = extract_final_answer(answer_text)
     if answer is None:
         return False
