@@ -40,7 +40,7 @@ def main() -> None:
     peer = None
     if Path(args.evalscope).exists():
         peer = best_wall_time([args.evalscope, "perf", "--help"], args.runs)
-    print("| command | best of %d (s) | vs `evalscope perf --help` |" % args.runs)
+    print(f"| command | best of {args.runs} (s) | vs `evalscope perf --help` |")
     print("|---|---|---|")
     for name, command in rows:
         seconds = best_wall_time(command, args.runs)

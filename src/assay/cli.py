@@ -254,7 +254,7 @@ def _perf_report(argv: Sequence[str]) -> int:
 
 
 def _engine(args: argparse.Namespace) -> int:
-    from assay.engines import LlamaServer, ensure_llama_server, ensure_smollm2, make_tiny_model
+    from assay.engines import LlamaServer, ensure_llama_server, resolve_engine_model
 
     if args.engine_command == "build":
         print(ensure_llama_server())
@@ -262,15 +262,9 @@ def _engine(args: argparse.Namespace) -> int:
     if args.engine_command == "serve":
         import tempfile
         import time
-        from pathlib import Path
 
         with tempfile.TemporaryDirectory(prefix="assay-serve-") as folder:
-            if args.model == "smollm2":
-                path, alias = ensure_smollm2(), "SmolLM2-135M-Instruct"
-            elif args.model == "tiny":
-                path, alias = make_tiny_model(folder), "tiny-random"
-            else:
-                path, alias = Path(args.model), Path(args.model).stem
+            path, alias = resolve_engine_model(args.model, folder)
             with LlamaServer(path, alias=alias, port=args.port, parallel=args.parallel) as server:
                 print(f"Serving {alias} at {server.base_url} (Ctrl-C stops it)", flush=True)
                 while True:

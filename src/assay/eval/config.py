@@ -9,6 +9,7 @@ from typing import Any
 
 from assay.constants import EvalType
 from assay.errors import ConfigError
+from assay.validation import check_types, init_fields
 
 GENERATION_KEYS = {
     "max_tokens": int, "max_completion_tokens": int, "temperature": (int, float), "top_p": (int, float),
@@ -56,26 +57,13 @@ class TaskConfig:
     quiet: bool = False
 
     def __init__(self, **kwargs: Any) -> None:
-        names = {f.name: f for f in dataclasses.fields(self)}
-        for key in kwargs:
-            if key not in names:
-                close = difflib.get_close_matches(key, names, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"TaskConfig: unknown field {key!r}{hint}")
-        for name, f in names.items():
-            if name in kwargs:
-                value = kwargs[name]
-            elif f.default_factory is not dataclasses.MISSING:
-                value = f.default_factory()
-            else:
-                value = f.default
-            setattr(self, name, value)
+        init_fields(self, kwargs)
         self.validate()
 
     def validate(self) -> None:
         if isinstance(self.datasets, str):
             self.datasets = [self.datasets]
-        _check_types(self)
+        check_types(self)
         if self.eval_type not in EvalType.ALL:
             raise ConfigError(f"eval_type: only {EvalType.SERVICE!r} (an OpenAI-compatible service) is supported, got {self.eval_type!r}")
         if self.engine is None:
@@ -145,31 +133,3 @@ def _check_key(where: str, key: str, value: Any, allowed: dict[str, Any]) -> Non
     if not isinstance(value, expected) or (isinstance(value, bool) and expected in (int, (int, float))):
         names = "/".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
         raise ConfigError(f"{where}.{key}: expected {names}, got {type(value).__name__} {value!r}")
-
-
-_SCALARS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
-
-
-def _check_types(config: TaskConfig) -> None:
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        annotation = str(f.type)
-        options = [part.strip() for part in annotation.split("|")]
-        if value is None:
-            if "None" not in options:
-                raise ConfigError(f"{f.name}: must not be None")
-            continue
-        ok = False
-        for option in options:
-            if option in _SCALARS:
-                ok = isinstance(value, _SCALARS[option]) and not (option in ("int", "float") and isinstance(value, bool))
-            elif option.startswith("list["):
-                ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-                if ok:
-                    setattr(config, f.name, list(value))
-            elif option.startswith("dict["):
-                ok = isinstance(value, dict)
-            if ok:
-                break
-        if not ok:
-            raise ConfigError(f"{f.name}: expected {annotation}, got {type(value).__name__} {value!r}")

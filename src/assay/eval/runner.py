@@ -61,19 +61,12 @@ def run_eval(config: TaskConfig, console: Console | None = None) -> EvalResult:
 
 def _start_engine(config: TaskConfig, stack: contextlib.ExitStack, console: Console) -> TaskConfig:
     import dataclasses
+    import tempfile
 
-    from assay.engines import LlamaServer, ensure_smollm2, make_tiny_model
+    from assay.engines import LlamaServer, resolve_engine_model
 
-    if config.engine_model == "smollm2":
-        path, alias = ensure_smollm2(), "SmolLM2-135M-Instruct"
-    elif config.engine_model == "tiny":
-        import tempfile
-
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-tiny-"))
-        path, alias = make_tiny_model(folder), "tiny-random"
-    else:
-        path = Path(config.engine_model).expanduser()
-        alias = path.stem
+    scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
+    path, alias = resolve_engine_model(config.engine_model, scratch)
     parallel = max(1, min(config.eval_batch_size, 8))
     server = LlamaServer(path, alias=alias, parallel=parallel, context_size=parallel * 4096)
     console.print(f"[dim]Starting llama-server with {path.name}…[/dim]")

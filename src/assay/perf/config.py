@@ -12,13 +12,14 @@ from typing import Any
 
 from assay.client.openai import endpoint_kind
 from assay.errors import ConfigError
+from assay.validation import check_types, init_fields
 
 DATASETS = ("random", "line_by_line", "custom", "openqa", "chat")
 DEFAULT_PERCENTILES = (10.0, 25.0, 50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0)
 SECRET_FIELDS = ("api_key",)
 
 
-@dataclass
+@dataclass(init=False)
 class PerfConfig:
     """Configuration of one ``assay perf`` run: one sweep point per (parallel, number) pair."""
 
@@ -61,12 +62,13 @@ class PerfConfig:
     """For ``engine``: ``smollm2``, ``tiny`` or a path to a ``.gguf`` file."""
     quiet: bool = False
 
-    def __post_init__(self) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        init_fields(self, kwargs)
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first bad field."""
-        _check_type(self)
+        check_types(self)
         if self.api != "openai":
             raise ConfigError(f"api: only 'openai' (OpenAI-compatible HTTP) is supported, got {self.api!r}")
         if self.engine is None:
@@ -147,36 +149,3 @@ class PerfConfig:
             data[key] = "***" if data.get(key) else None
         data["headers"] = {name: "***" for name in self.headers}
         return data
-
-
-_SCALARS: dict[str, tuple[type, ...]] = {
-    "int": (int,),
-    "float": (int, float),
-    "str": (str,),
-    "bool": (bool,),
-}
-
-
-def _check_type(config: PerfConfig) -> None:
-    """Reject ill-typed fields with a message that names them (Python API users)."""
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        annotation = str(f.type)
-        if value is None:
-            if "None" not in annotation:
-                raise ConfigError(f"{f.name}: must not be None")
-            continue
-        base = annotation.split("|")[0].strip()
-        if base in _SCALARS:
-            ok = isinstance(value, _SCALARS[base]) and not (base in ("int", "float") and isinstance(value, bool))
-            if not ok:
-                raise ConfigError(f"{f.name}: expected {base}, got {type(value).__name__} {value!r}")
-        elif base.startswith("list["):
-            inner = base[5:-1]
-            if not isinstance(value, (list, tuple)) or not all(
-                isinstance(v, _SCALARS.get(inner, (object,))) and not isinstance(v, bool) for v in value
-            ):
-                raise ConfigError(f"{f.name}: expected a list of {inner}, got {value!r}")
-            setattr(config, f.name, list(value))
-        elif base.startswith("dict[") and not isinstance(value, dict):
-            raise ConfigError(f"{f.name}: expected a mapping, got {type(value).__name__}")

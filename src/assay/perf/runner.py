@@ -58,18 +58,12 @@ def run_perf(config: PerfConfig, console: Console | None = None) -> PerfResult:
 
 
 def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Console) -> PerfConfig:
-    from assay.engines import LlamaServer, ensure_smollm2, make_tiny_model
+    import tempfile
 
-    if config.engine_model == "smollm2":
-        model_path, alias = ensure_smollm2(), "SmolLM2-135M-Instruct"
-    elif config.engine_model == "tiny":
-        import tempfile
+    from assay.engines import LlamaServer, resolve_engine_model
 
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-tiny-"))
-        model_path, alias = make_tiny_model(folder), "tiny-random"
-    else:
-        model_path = Path(config.engine_model).expanduser()
-        alias = model_path.stem
+    scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
+    model_path, alias = resolve_engine_model(config.engine_model, scratch)
     parallel = max(1, min(max(config.parallel), 8))
     context = max(4096, parallel * (config.max_prompt_length + config.max_tokens + 64))
     server = LlamaServer(model_path, alias=alias, parallel=parallel, context_size=context)
