@@ -289,15 +289,17 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for tool, (fixed, per_sample, t_all) in rows.items():
         big, little = results[(tool, n)], results[(tool, small)]
+        mem = f"{big.peak_mem_mb:.0f}" if big.peak_mem_mb else "—"
         print(f"| {tool} | {fixed:.2f} | {per_sample * 1000:.2f} | {t_all:.2f} | {little.wall_s:.2f} "
-              f"| {big.cpu_s:.2f} | {big.peak_mem_mb:.0f} | {big.scored} / {big.requests} |")  # fmt: skip
+              f"| {big.cpu_s:.2f} | {mem} | {big.scored} / {big.requests} |")  # fmt: skip
     a, e = rows["assay"], rows["evalscope"]
     ratio = [e[i] / a[i] if a[i] > 0 else float("nan") for i in range(3)]
     cpu_ratio = results[("evalscope", n)].cpu_s / results[("assay", n)].cpu_s
-    mem_ratio = results[("evalscope", n)].peak_mem_mb / results[("assay", n)].peak_mem_mb
+    mem_a, mem_e = results[("assay", n)].peak_mem_mb, results[("evalscope", n)].peak_mem_mb
+    mem_ratio = f"{mem_e / mem_a:.1f}×" if mem_a > 0 else "—"
     small_ratio = results[("evalscope", small)].wall_s / results[("assay", small)].wall_s
     print(f"| ratio evalscope/assay | {ratio[0]:.1f}× | {ratio[1]:.1f}× | {ratio[2]:.1f}× | {small_ratio:.1f}× "
-          f"| {cpu_ratio:.1f}× | {mem_ratio:.1f}× | |")  # fmt: skip
+          f"| {cpu_ratio:.1f}× | {mem_ratio} | |")  # fmt: skip
     print("\nReproduce:\n")
     print(f"    {shlex.join([sys.executable, *sys.argv])}")
     print("\nCommands of the whole runs (server port and work folders vary):\n")

@@ -58,4 +58,17 @@ def test_saved_config_has_no_secrets():
 def test_default_number_pairs_with_parallel():
     config = PerfConfig(url="http://127.0.0.1:1/v1/chat/completions", model="m", tokenizer_path="o200k_base",
                         parallel=[1, 10])
-    assert config.points == [(1, 8), (10, 40)]
+    assert [(p.concurrency, p.number, p.rate) for p in config.points] == [(1, 8, None), (10, 40, None)]
+
+
+def test_rate_sweep_points_share_a_cap_and_need_a_bound():
+    base = {"url": "http://127.0.0.1:1/v1/completions", "model": "m", "tokenizer_path": "o200k_base"}
+    config = PerfConfig(**base, rate=[1.0, 2.0, 4.0], parallel=[16], number=[50])
+    assert [(p.concurrency, p.number, p.rate) for p in config.points] == [(16, 50, 1.0), (16, 50, 2.0), (16, 50, 4.0)]
+    assert config.points[2].label == "rate 4/s, cap 16"
+    with pytest.raises(ConfigError, match="needs --number or --duration"):
+        PerfConfig(**base, rate=[1.0])
+    with pytest.raises(ConfigError, match="one per rate"):
+        PerfConfig(**base, rate=[1.0, 2.0, 3.0], number=[1, 2])
+    with pytest.raises(ConfigError, match="slo: cannot read 'ttft<=2s'"):
+        PerfConfig(**base, rate=[1.0], number=[5], slo="ttft<=2s")

@@ -34,15 +34,15 @@ def test_latency_ttft_tpot_follow_their_definitions():
 def test_a_chunk_of_k_tokens_counts_as_k_inter_token_latencies():
     # 1 + 4 + 4 + 4 tokens in 4 chunks, 40 ms apart: each token 10 ms apart.
     exact = record(0, tokens=13, chunks=[100, 140, 180, 220], chunk_tokens=[1, 4, 4, 4])
-    values, weights, is_exact = itl_samples(exact)
-    assert is_exact and values == pytest.approx([0.01, 0.01, 0.01]) and weights == [4, 4, 4]
+    values, weights, method = itl_samples(exact)
+    assert method == "per-chunk usage" and values == pytest.approx([0.01, 0.01, 0.01]) and weights == [4, 4, 4]
     # Without per-chunk usage the 12 later tokens are spread evenly: the same answer, flagged.
     spread = record(0, tokens=13, chunks=[100, 140, 180, 220])
-    values, weights, is_exact = itl_samples(spread)
-    assert not is_exact and values == pytest.approx([0.01] * 3)
+    values, weights, method = itl_samples(spread)
+    assert method == "spread evenly" and values == pytest.approx([0.01] * 3)
     point = summarize_point([spread], point=0, concurrency=1, number=1, percentiles=[50])
     assert point["itl_s"]["mean"] == pytest.approx(0.01)
-    assert point["itl_method"] == "tokens spread evenly over chunks"
+    assert point["itl_method"] == "spread evenly (1)"
     # Per-chunk ITL (what the peers report) would say 40 ms: 4x too slow.
 
 

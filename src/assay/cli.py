@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_eval_arguments(evaluate)
 
+    sim = commands.add_parser("sim", help="a simulated OpenAI-compatible engine with exact, recorded timings")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8000)
+    sim.add_argument("--model", default="sim")
+    sim.add_argument("--ttft-ms", type=float, default=50.0, help="time to first token of a request alone")
+    sim.add_argument("--tpot-ms", type=float, default=10.0, help="time per output token of a request alone")
+    sim.add_argument("--tokens-per-chunk", type=int, default=1)
+    sim.add_argument("--output-tokens", type=int, default=256, help="tokens when a request names no max_tokens")
+    sim.add_argument("--reasoning-tokens", type=int, default=0, help="streamed as reasoning_content first (chat)")
+    sim.add_argument("--ttft-ms-per-request", type=float, default=0.0, help="extra TTFT per other request in flight")
+    sim.add_argument("--tpot-ms-per-request", type=float, default=0.0, help="extra TPOT per other request in flight")
+    sim.add_argument("--max-batch", type=int, default=0, help="requests generating at once (0: unlimited)")
     commands.add_parser("benchmarks", help="list every benchmark with its subsets, metrics and hub ids")
     engine = commands.add_parser("engine", help="build or serve the local engine (llama-server)")
     engine_commands = engine.add_subparsers(dest="engine_command", metavar="ACTION", parser_class=_Parser)
@@ -98,10 +110,23 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
     target.add_argument("--engine-model", default="smollm2", help="for --engine: smollm2, tiny, or a .gguf path")
 
     load = perf.add_argument_group("load")
-    load.add_argument("--parallel", nargs="+", type=_positive_int, default=[1],
-                      help="concurrency of each sweep point (pairs with --number)")
+    load.add_argument("--parallel", nargs="+", type=_positive_int,
+                      help="concurrency of each sweep point (pairs with --number; default 1); with --rate, a cap")
     load.add_argument("--number", nargs="+", type=_positive_int,
                       help="requests of each sweep point (default: 4 × parallel, at least 8)")
+    load.add_argument("--rate", nargs="+", type=float,
+                      help="open loop: requests/s of each sweep point (Poisson arrivals; see --burstiness)")
+    load.add_argument("--burstiness", type=float, default=1.0,
+                      help="gamma shape of arrival gaps: 1 Poisson, <1 burstier, >1 more even")
+    load.add_argument("--duration", type=float, help="seconds each point sends requests for")
+    load.add_argument("--ramp-up", type=float, default=0.0, help="seconds to climb to the rate or the concurrency")
+    load.add_argument("--warmup-s", type=float, default=0.0, help="requests started in a point's first N s are not measured")
+    load.add_argument("--cooldown-s", type=float, default=0.0, help="with --duration: nor those started in its last N s")
+    load.add_argument("--slo", help='service-level objectives, e.g. "ttft_p99<=2s,tpot_p99<=50ms": goodput per point')
+    load.add_argument("--slo-search", choices=["concurrency", "rate"],
+                      help="find the highest concurrency or rate meeting --slo (bracket, then bisect)")
+    load.add_argument("--search-range", nargs=2, type=float, default=[1.0, 256.0], metavar=("LOW", "HIGH"))
+    load.add_argument("--search-repeats", type=int, default=2, help="runs per probe; all must meet the SLO")
     load.add_argument("--warmup-num", type=int, default=0, help="warm-up requests before the sweep (not measured)")
     load.add_argument("--connect-timeout", type=float, default=60.0, help="seconds to open a connection")
     load.add_argument("--read-timeout", type=float, default=600.0, help="seconds without data before a request fails")
@@ -219,7 +244,10 @@ def _perf(args: argparse.Namespace) -> int:
     kwargs = dict(
         url=args.url, model=args.model, api=args.api,
         api_key=args.api_key or os.environ.get("ASSAY_API_KEY"), headers=dict(args.headers),
-        parallel=args.parallel, number=args.number, dataset=args.dataset, dataset_path=args.dataset_path,
+        parallel=args.parallel, number=args.number, rate=args.rate, burstiness=args.burstiness,
+        duration=args.duration, ramp_up=args.ramp_up, warmup_s=args.warmup_s, cooldown_s=args.cooldown_s,
+        slo=args.slo, slo_search=args.slo_search, search_range=args.search_range,
+        search_repeats=args.search_repeats, dataset=args.dataset, dataset_path=args.dataset_path,
         tokenizer_path=args.tokenizer_path, tokenizer_hub=args.tokenizer_hub,
         min_prompt_length=args.min_prompt_length, max_prompt_length=args.max_prompt_length,
         prefix_length=args.prefix_length, max_tokens=args.max_tokens, min_tokens=args.min_tokens,
@@ -286,6 +314,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _perf(args)
         if args.command == "eval":
             return _eval(args)
+        if args.command == "sim":
+            from assay.engines.sim import SimSettings, serve
+
+            serve(SimSettings(
+                ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, tokens_per_chunk=args.tokens_per_chunk,
+                output_tokens=args.output_tokens, reasoning_tokens=args.reasoning_tokens,
+                ttft_ms_per_request=args.ttft_ms_per_request, tpot_ms_per_request=args.tpot_ms_per_request,
+                max_batch=args.max_batch, model=args.model,
+            ), host=args.host, port=args.port)
+            return 0
         if args.command == "benchmarks":
             return _benchmarks()
         if args.command == "engine":

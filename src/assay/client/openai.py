@@ -71,6 +71,7 @@ class _Error(msgspec.Struct):
 
 
 class _Event(msgspec.Struct):
+    id: str | None = None
     choices: list[_Choice] | None = None
     usage: _Usage | None = None
     error: _Error | str | None = None
@@ -320,8 +321,12 @@ class OpenAIClient:
         point: int = 0,
         phase: str = "measure",
         concurrency: int = 1,
+        scheduled_ns: int | None = None,
     ) -> RequestRecord:
-        """Send one request and return its timing record (perf); failures are recorded, not raised."""
+        """Send one request and return its timing record (perf); failures are recorded, not raised.
+
+        ``scheduled_ns`` (absolute ``perf_counter_ns``) is when an open-loop schedule wanted it sent.
+        """
         ex = await self._exchange(request)
         state, origin = ex.state, self.origin_perf_ns
         completion_tokens = state.completion_tokens
@@ -335,6 +340,7 @@ class OpenAIClient:
             point=point,
             phase=phase,
             concurrency=concurrency,
+            scheduled_ns=None if scheduled_ns is None else scheduled_ns - origin,
             start_ns=ex.start_ns - origin,
             sent_ns=None if sent is None else sent - origin,
             headers_ns=None if ex.headers_ns is None else ex.headers_ns - origin,
@@ -357,6 +363,7 @@ class OpenAIClient:
             error_kind=ex.error_kind,
             output_chars=state.output_chars,
             connection_retries=ex.retries,
+            response_id=state.response_id,
         )
 
     async def complete(self, request: ChatOrCompletionRequest) -> Completion:
@@ -437,6 +444,7 @@ class _StreamState:
         "per_chunk_usage",
         "prompt_tokens",
         "reasoning_pieces",
+        "response_id",
         "server_error",
     )
 
@@ -458,6 +466,7 @@ class _StreamState:
         self.output_chars = 0
         self.per_chunk_usage = True
         self._usage_seen_tokens = 0
+        self.response_id: str | None = None
 
     def on_data(self, payload: bytes, now: int) -> None:
         if payload == b"[DONE]":
@@ -471,6 +480,8 @@ class _StreamState:
             self.malformed += 1
             return
         self.events += 1
+        if self.response_id is None:
+            self.response_id = event.id
         if event.error is not None:
             err = event.error
             self.server_error = err if isinstance(err, str) else (err.message or str(err.code))

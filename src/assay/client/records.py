@@ -23,6 +23,9 @@ class RequestRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
     phase: str
     """``"measure"`` or ``"warmup"`` (warm-up rows never enter metrics)."""
     concurrency: int
+    scheduled_ns: int | None = None
+    """Open loop: when the schedule said to send it (``start_ns - scheduled_ns`` is the wait
+    for a client slot, reported apart from latency)."""
     start_ns: int
     """The client took the request up (before building and writing it)."""
     sent_ns: int | None = None
@@ -54,6 +57,8 @@ class RequestRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
     error_kind: str | None = None
     """``connect``, ``timeout``, ``http``, ``stream``, ``protocol`` or ``client``."""
     output_chars: int = 0
+    response_id: str | None = None
+    """The ``id`` the server gave the response (to find it in the server's logs)."""
     connection_retries: int = 0
     """1 when the request was re-sent on a new connection because the kept-alive one it
     first got had been closed by the server before any response byte (the server never saw it)."""

@@ -19,6 +19,26 @@ DEFAULT_PERCENTILES = (10.0, 25.0, 50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.
 SECRET_FIELDS = ("api_key",)
 
 
+@dataclass(frozen=True)
+class PointSpec:
+    """One sweep point: closed loop (``rate`` None, ``concurrency`` workers) or open loop."""
+
+    index: int
+    concurrency: int | None
+    """Workers (closed loop) or the cap on requests in flight (open loop; None: no cap)."""
+    number: int | None
+    """Requests to send (None: as many as ``duration`` allows)."""
+    rate: float | None
+    duration: float | None
+
+    @property
+    def label(self) -> str:
+        if self.rate is None:
+            return f"concurrency {self.concurrency}"
+        cap = f", cap {self.concurrency}" if self.concurrency else ""
+        return f"rate {self.rate:g}/s{cap}"
+
+
 @dataclass(init=False)
 class PerfConfig:
     """Configuration of one ``assay perf`` run: one sweep point per (parallel, number) pair."""
@@ -29,9 +49,29 @@ class PerfConfig:
     api: str = "openai"
     api_key: str | None = field(default=None, repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
-    parallel: list[int] = field(default_factory=lambda: [1])
+    parallel: list[int] | None = None
+    """Concurrency of each closed-loop point (default [1]); with ``rate``, a cap on requests in flight."""
     number: list[int] | None = None
-    """Requests per sweep point; defaults to 4 × parallel (at least 8)."""
+    """Requests per sweep point; defaults to 4 × parallel (at least 8) unless ``duration`` bounds the points."""
+    rate: list[float] | None = None
+    """Open loop: requests per second of each sweep point (a sweep over rates)."""
+    burstiness: float = 1.0
+    """Gamma shape of inter-arrival gaps with ``rate``: 1 is Poisson, < 1 burstier, > 1 more even."""
+    duration: float | None = None
+    """Seconds each sweep point issues requests for (then waits for those in flight)."""
+    ramp_up: float = 0.0
+    """Seconds over which the rate (open loop) or the number of workers (closed loop) climbs to its target."""
+    warmup_s: float = 0.0
+    """Requests that start in the first ``warmup_s`` seconds of a point are sent but not measured."""
+    cooldown_s: float = 0.0
+    """With ``duration``: requests that start in the last ``cooldown_s`` seconds are not measured."""
+    slo: str | None = None
+    """Service-level objectives, e.g. ``"ttft_p99<=2s,tpot_p99<=50ms"``: goodput and pass/fail per point."""
+    slo_search: str | None = None
+    """``"concurrency"`` or ``"rate"``: instead of the sweep, find the highest value that meets ``slo``."""
+    search_range: list[float] = field(default_factory=lambda: [1.0, 256.0])
+    search_repeats: int = 2
+    """Each probe runs this many times; it passes only if every run meets the SLO."""
     dataset: str = "random"
     dataset_path: str | None = None
     tokenizer_path: str | None = None
@@ -84,19 +124,57 @@ class PerfConfig:
                 raise ConfigError("model: give the served model name (as in the server's /v1/models)")
         elif self.engine != "llama-server":
             raise ConfigError(f"engine: only 'llama-server' is available, got {self.engine!r}")
-        if not self.parallel:
-            raise ConfigError("parallel: give at least one concurrency")
-        if any(p < 1 for p in self.parallel):
-            raise ConfigError(f"parallel: every concurrency must be >= 1, got {self.parallel}")
-        if self.number is None:
-            self.number = [max(8, 4 * p) for p in self.parallel]
-        if len(self.number) != len(self.parallel):
-            raise ConfigError(
-                f"parallel and number pair up one sweep point per pair: got {len(self.parallel)} parallel "
-                f"value(s) {self.parallel} and {len(self.number)} number value(s) {self.number}"
-            )
-        if any(n < 1 for n in self.number):
+        if self.rate is None:
+            self.parallel = self.parallel or [1]
+            if any(p < 1 for p in self.parallel):
+                raise ConfigError(f"parallel: every concurrency must be >= 1, got {self.parallel}")
+            if self.number is None and self.duration is None and self.slo_search is None:
+                self.number = [max(8, 4 * p) for p in self.parallel]
+            if self.number is not None and len(self.number) != len(self.parallel):
+                raise ConfigError(
+                    f"parallel and number pair up one sweep point per pair: got {len(self.parallel)} parallel "
+                    f"value(s) {self.parallel} and {len(self.number)} number value(s) {self.number}"
+                )
+        else:
+            if not self.rate or any(r <= 0 for r in self.rate):
+                raise ConfigError(f"rate: every rate must be > 0 requests/s, got {self.rate}")
+            for name, values in (("parallel", self.parallel), ("number", self.number)):
+                if values is not None and len(values) not in (1, len(self.rate)):
+                    raise ConfigError(
+                        f"{name}: give one value or one per rate ({len(self.rate)} rates), got {len(values)}"
+                    )
+            if self.parallel is not None and any(p < 1 for p in self.parallel):
+                raise ConfigError(f"parallel: every cap must be >= 1, got {self.parallel}")
+            if self.number is None and self.duration is None:
+                raise ConfigError("number/duration: an open-loop (rate) sweep needs --number or --duration per point")
+        if self.number is not None and any(n < 1 for n in self.number):
             raise ConfigError(f"number: every request count must be >= 1, got {self.number}")
+        if self.duration is not None and self.duration <= 0:
+            raise ConfigError(f"duration: must be positive seconds, got {self.duration}")
+        if self.burstiness <= 0:
+            raise ConfigError(f"burstiness: must be > 0, got {self.burstiness}")
+        for name in ("ramp_up", "warmup_s", "cooldown_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be >= 0 seconds")
+        if self.cooldown_s and self.duration is None:
+            raise ConfigError("cooldown_s: only duration-bound points have a known end; add --duration")
+        if self.duration is not None and self.warmup_s + self.cooldown_s >= self.duration:
+            raise ConfigError("warmup_s + cooldown_s must be shorter than duration")
+        if self.slo is not None:
+            from assay.perf.slo import parse_slo
+
+            parse_slo(self.slo)
+        if self.slo_search is not None:
+            if self.slo_search not in ("concurrency", "rate"):
+                raise ConfigError(f"slo_search: 'concurrency' or 'rate', got {self.slo_search!r}")
+            if self.slo is None:
+                raise ConfigError("slo_search: give the objectives to search for with --slo")
+            if len(self.search_range) != 2 or not 0 < self.search_range[0] < self.search_range[1]:
+                raise ConfigError(f"search_range: two values LOW < HIGH above 0, got {self.search_range}")
+            if self.search_repeats < 1:
+                raise ConfigError(f"search_repeats: must be >= 1, got {self.search_repeats}")
+            if self.slo_search == "rate" and self.number is None and self.duration is None:
+                raise ConfigError("slo_search 'rate' needs --number or --duration for each probe")
         if self.dataset not in DATASETS:
             raise ConfigError(f"dataset: must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         if self.dataset != "random" and not self.dataset_path:
@@ -137,10 +215,19 @@ class PerfConfig:
                 raise ConfigError(f"extra_args: {key!r} is set by assay itself; use the matching option instead")
 
     @property
-    def points(self) -> list[tuple[int, int]]:
-        """The sweep: (concurrency, request count) pairs, in order."""
-        assert self.number is not None
-        return list(zip(self.parallel, self.number))
+    def points(self) -> list[PointSpec]:
+        """The sweep, in order."""
+        if self.rate is None:
+            assert self.parallel is not None
+            numbers: list[int | None] = list(self.number) if self.number else [None] * len(self.parallel)
+            return [PointSpec(i, p, n, None, self.duration) for i, (p, n) in enumerate(zip(self.parallel, numbers))]
+        count = len(self.rate)
+        caps = self.parallel or [None]  # type: ignore[list-item]
+        numbers = list(self.number) if self.number else [None]
+        return [
+            PointSpec(i, caps[i if len(caps) > 1 else 0], numbers[i if len(numbers) > 1 else 0], rate, self.duration)
+            for i, rate in enumerate(self.rate[:count])
+        ]
 
     def to_public_dict(self) -> dict[str, Any]:
         """The config as saved with the run: secrets dropped, header values masked."""

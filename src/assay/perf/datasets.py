@@ -81,14 +81,49 @@ def random_requests(
     point: int,
 ) -> list[ChatOrCompletionRequest]:
     """The requests of one sweep point; ``point`` enters the seed so each point is fresh."""
+    return list(random_request_stream(
+        maker, count=count, min_length=min_length, max_length=max_length, prefix_length=prefix_length,
+        max_tokens=max_tokens, seed=seed, point=point,
+    ))
+
+
+def random_request_stream(
+    maker: RandomPrompts,
+    *,
+    count: int | None,
+    min_length: int,
+    max_length: int,
+    prefix_length: int,
+    max_tokens: int,
+    seed: int,
+    point: int,
+) -> Iterator[ChatOrCompletionRequest]:
+    """Like :func:`random_requests`, made one at a time (``count`` None: without end)."""
     rng = random.Random(f"assay-random-{seed}-{point}")
     prefix = maker.make(prefix_length, rng) if prefix_length > 0 else ""
-    requests = []
-    for _ in range(count):
+    made = 0
+    while count is None or made < count:
         length = rng.randint(min_length, max_length)
         prompt = maker.make(length, rng, prefix, prefix_length)
-        requests.append(ChatOrCompletionRequest(prompt=prompt, max_tokens=max_tokens, prompt_tokens=length))
-    return requests
+        made += 1
+        yield ChatOrCompletionRequest(prompt=prompt, max_tokens=max_tokens, prompt_tokens=length)
+
+
+def cycle_stream(
+    requests: list[ChatOrCompletionRequest], count: int | None, max_tokens: int
+) -> Iterator[ChatOrCompletionRequest]:
+    """A file dataset cycled to ``count`` requests (None: without end); per-line max_tokens wins."""
+    made = 0
+    while True:
+        for request in requests:
+            if count is not None and made >= count:
+                return
+            made += 1
+            if request.max_tokens is None:
+                request = ChatOrCompletionRequest(
+                    prompt=request.prompt, messages=request.messages, max_tokens=max_tokens, extra=request.extra
+                )
+            yield request
 
 
 def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
@@ -139,16 +174,4 @@ def _request_from_item(kind: str, item: Any, where: str) -> ChatOrCompletionRequ
 
 def cycle_to(requests: list[ChatOrCompletionRequest], count: int, max_tokens: int) -> list[ChatOrCompletionRequest]:
     """``count`` requests from a file dataset, cycling it; per-line max_tokens wins."""
-    out = []
-    iterator: Iterator[ChatOrCompletionRequest] = iter(())
-    for _ in range(count):
-        request = next(iterator, None)
-        if request is None:
-            iterator = iter(requests)
-            request = next(iterator)
-        if request.max_tokens is None:
-            request = ChatOrCompletionRequest(
-                prompt=request.prompt, messages=request.messages, max_tokens=max_tokens, extra=request.extra
-            )
-        out.append(request)
-    return out
+    return list(cycle_stream(requests, count, max_tokens))

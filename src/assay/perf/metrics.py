@@ -45,11 +45,15 @@ def percentile_key(p: float) -> str:
     return f"p{int(p)}" if float(p).is_integer() else f"p{p:g}"
 
 
-def itl_samples(record: RequestRecord) -> tuple[list[float], list[float], bool]:
-    """Per-token inter-token latencies of one request: (values_s, weights, exact)."""
+def itl_samples(record: RequestRecord) -> tuple[list[float], list[float], str]:
+    """Per-token inter-token latencies of one request: (values_s, weights, method).
+
+    ``method`` is ``per-chunk usage`` (the server said how many tokens each chunk holds),
+    ``one token per chunk`` (as many chunks as tokens) or ``spread evenly``.
+    """
     times = record.chunk_times_us
     if len(times) < 2:
-        return [], [], True
+        return [], [], "one token per chunk"
     if record.chunk_tokens and len(record.chunk_tokens) == len(times):
         values, weights = [], []
         for i in range(1, len(times)):
@@ -58,11 +62,11 @@ def itl_samples(record: RequestRecord) -> tuple[list[float], list[float], bool]:
                 continue
             values.append((times[i] - times[i - 1]) / 1e6 / k)
             weights.append(float(k))
-        return values, weights, True
+        return values, weights, "per-chunk usage"
     tokens_after_first = (record.completion_tokens or len(times)) - 1
     per_chunk = max(tokens_after_first, len(times) - 1) / (len(times) - 1)
     values = [(times[i] - times[i - 1]) / 1e6 / per_chunk for i in range(1, len(times))]
-    return values, [per_chunk] * len(values), per_chunk == 1.0
+    return values, [per_chunk] * len(values), "one token per chunk" if per_chunk == 1.0 else "spread evenly"
 
 
 def summarize_point(
@@ -74,17 +78,25 @@ def summarize_point(
     percentiles: Sequence[float],
     special_tokens: Sequence[str] = (),
     expected_extra_tokens: int | None = None,
+    slo_terms: Sequence[Any] = (),
+    rate: float | None = None,
+    client: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the report and the app show for one sweep point, as plain JSON data."""
-    rows = [r for r in records if r.phase == "measure" and r.point == point]
+    from assay.perf.slo import point_meets, request_meets
+
+    all_rows = [r for r in records if r.point == point]
+    rows = [r for r in all_rows if r.phase == "measure"]
+    excluded = Counter(r.phase for r in all_rows if r.phase != "measure")
     ok = [r for r in rows if r.error is None]
     failed = [r for r in rows if r.error is not None]
     duration_s = (max(r.end_ns for r in rows) - min(r.start_ns for r in rows)) / 1e9 if rows else 0.0
 
-    latency, ttft, tpot, overhead = [], [], [], []
+    latency, ttft, tpot, overhead, queue_wait = [], [], [], [], []
     itl_values: list[float] = []
     itl_weights: list[float] = []
-    exact_itl = True
+    itl_methods: Counter[str] = Counter()
+    good = 0
     output_tokens, input_tokens = [], []
     for r in ok:
         sent = r.sent_ns if r.sent_ns is not None else r.start_ns
@@ -93,23 +105,32 @@ def summarize_point(
         overhead.append((sent - r.start_ns) / 1e9)
         first = r.first_token_ns if r.first_token_ns is not None else r.end_ns
         ttft.append((first - sent) / 1e9)
+        if r.scheduled_ns is not None:
+            queue_wait.append(max(0, r.start_ns - r.scheduled_ns) / 1e9)
         out = r.completion_tokens or 0
         output_tokens.append(out)
         input_tokens.append(r.prompt_tokens or 0)
-        if out > 1:
-            tpot.append((r.end_ns - first) / 1e9 / (out - 1))
-        values, weights, exact = itl_samples(r)
+        own_tpot = (r.end_ns - first) / 1e9 / (out - 1) if out > 1 else None
+        if own_tpot is not None:
+            tpot.append(own_tpot)
+        values, weights, method = itl_samples(r)
         itl_values += values
         itl_weights += weights
-        exact_itl = exact_itl and exact
+        itl_methods[method] += 1
+        if slo_terms:
+            own_itl = sum(v * w for v, w in zip(values, weights)) / sum(weights) if weights else None
+            own = {"ttft": ttft[-1], "tpot": own_tpot, "itl": own_itl, "latency": lat}
+            good += request_meets(own, list(slo_terms))
 
     total_out = sum(output_tokens)
     total_in = sum(input_tokens)
     errors = Counter(_error_class(r.error or "") for r in failed)
-    return {
+    summary: dict[str, Any] = {
         "point": point,
         "concurrency": concurrency,
         "number": number,
+        "rate": rate,
+        "excluded": dict(excluded),
         "requests": len(rows),
         "succeeded": len(ok),
         "failed": len(failed),
@@ -126,16 +147,23 @@ def summarize_point(
         "tpot_s": stats(tpot, percentiles),
         "itl_s": stats(itl_values, percentiles, itl_weights),
         "client_overhead_s": stats(overhead, percentiles),
+        "queue_wait_s": stats(queue_wait, percentiles),
         "input_tokens_per_request": stats(input_tokens, percentiles),
         "output_tokens_per_request": stats(output_tokens, percentiles),
         "output_throughput_per_request": stats(
             [o / lat for o, lat in zip(output_tokens, latency) if lat > 0], percentiles
         ),
         "token_source": dict(Counter(r.token_source for r in ok)),
-        "itl_method": "per-chunk usage" if exact_itl else "tokens spread evenly over chunks",
+        "itl_method": ", ".join(f"{m} ({n})" for m, n in itl_methods.most_common()) or "-",
         "finish_reasons": dict(Counter(str(r.finish_reason) for r in ok)),
         "prompt_tokens_check": prompt_tokens_check(ok, special_tokens, expected_extra_tokens),
+        "client": client or {},
     }
+    if slo_terms:
+        meets, details = point_meets(summary, list(slo_terms))
+        summary["slo"] = {"meets": meets, "terms": details, "good_requests": good,
+                          "goodput_rps": good / duration_s if duration_s > 0 else 0.0}
+    return summary
 
 
 def prompt_tokens_check(
@@ -165,6 +193,10 @@ def prompt_tokens_check(
     }
 
 
+def _load(point: dict[str, Any]) -> float:
+    return float(point["rate"] if point.get("rate") is not None else point["concurrency"])
+
+
 def _error_class(error: str) -> str:
     """Group error messages: numbers and addresses vary, the kind does not."""
     return error.split(":", 1)[0][:80] if error.startswith("HTTP") else error[:80]
@@ -180,6 +212,12 @@ def best_points(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"highest_rps": best_rps["point"], "lowest_latency": best_latency["point"]}
 
 
+def point_label(point: dict[str, Any]) -> str:
+    if point.get("rate") is None:
+        return f"concurrency {point['concurrency']}"
+    return f"rate {point['rate']:g}/s"
+
+
 def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, min_tokens: int | None) -> list[str]:
     """Plain-language advice derived from the numbers (never from guesses)."""
     advice: list[str] = []
@@ -188,14 +226,16 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
         return ["Every request failed: check the URL, the model name and the server's log."]
     if len(usable) >= 2:
         last, previous = usable[-1], usable[-2]
-        if previous["rps"] > 0 and last["rps"] > previous["rps"] * 1.1 and last["concurrency"] > previous["concurrency"]:
+        higher = _load(last) > _load(previous)
+        if previous["rps"] > 0 and last["rps"] > previous["rps"] * 1.1 and higher:
             advice.append(
-                f"Throughput still grows at concurrency {last['concurrency']} "
-                f"({previous['rps']:.2f} → {last['rps']:.2f} req/s): the server has not saturated; try higher concurrency."
+                f"Throughput still grows at {point_label(last)} "
+                f"({previous['rps']:.2f} → {last['rps']:.2f} req/s): the server has not saturated; "
+                f"try higher {'rate' if last.get('rate') is not None else 'concurrency'}."
             )
-        elif last["concurrency"] > previous["concurrency"] and last["rps"] <= previous["rps"] * 1.02:
+        elif higher and last["rps"] <= previous["rps"] * 1.02:
             advice.append(
-                f"Throughput stops growing past concurrency {previous['concurrency']} "
+                f"Throughput stops growing past {point_label(previous)} "
                 f"({previous['rps']:.2f} → {last['rps']:.2f} req/s): the server is saturated there."
             )
         first = usable[0]
@@ -203,8 +243,8 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
         high = last["latency_s"].get("mean", 0.0)
         if low > 0 and high > 2 * low:
             advice.append(
-                f"Mean latency grows {high / low:.1f}× from concurrency {first['concurrency']} to "
-                f"{last['concurrency']} ({low:.2f} s → {high:.2f} s): requests queue or share the batch."
+                f"Mean latency grows {high / low:.1f}× from {point_label(first)} to "
+                f"{point_label(last)} ({low:.2f} s → {high:.2f} s): requests queue or share the batch."
             )
     else:
         advice.append("Only one sweep point: add more --parallel/--number pairs to see where the server saturates.")
@@ -212,7 +252,7 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
         if p["failed"]:
             reasons = ", ".join(f"{k} (×{v})" for k, v in p["errors"].items())
             advice.append(
-                f"{p['failed']} of {p['requests']} requests failed at concurrency {p['concurrency']}: {reasons}."
+                f"{p['failed']} of {p['requests']} requests failed at {point_label(p)}: {reasons}."
             )
     if min_tokens is not None and max_tokens is not None and min_tokens >= max_tokens:
         short = [p for p in usable if p["output_tokens_per_request"].get("min", max_tokens) < max_tokens]

@@ -25,7 +25,7 @@ def _s(value: float | None, digits: int = 3) -> str:
 
 def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
     """EvalScope's per-point 'Benchmarking summary' and 'Percentile results' tables."""
-    summary = Table(title=f"Benchmarking summary · concurrency {point['concurrency']}, {point['number']} requests",
+    summary = Table(title=f"Benchmarking summary · {_point_label(point)}, {point['requests']} requests",
                     box=box.SIMPLE_HEAVY, title_justify="left")
     summary.add_column("Key")
     summary.add_column("Value", justify="right")
@@ -43,6 +43,8 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         ("Average time per output token (s)", _s(point["tpot_s"].get("mean"), 5)),
         ("Average inter-token latency (s)", _s(point["itl_s"].get("mean"), 5)),
         ("Average client overhead (ms)", _s(_ms(point["client_overhead_s"].get("mean")), 3)),
+        *([("Average wait for a client slot (ms)", _s(_ms(point["queue_wait_s"].get("mean")), 3))]
+          if point.get("queue_wait_s") else []),
         ("Average input tokens per request", _s(point["input_tokens_per_request"].get("mean"), 1)),
         ("Average output tokens per request", _s(point["output_tokens_per_request"].get("mean"), 1)),
     ]
@@ -69,7 +71,35 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         notes.append(Text(f"Output tokens of {sources['tokenizer']} request(s) counted by assay's tokenizer "
                           "(the server sent no usage).", style="yellow"))
     notes.append(Text(f"ITL: {point['itl_method']}.", style="dim"))
+    if point.get("excluded"):
+        notes.append(Text(f"Not measured (sent, recorded): {point['excluded']}.", style="dim"))
+    client = point.get("client") or {}
+    if client:
+        style = "red" if client.get("client_bound") else "dim"
+        verdict = "CLIENT-BOUND: timings may be distorted. " if client.get("client_bound") else ""
+        notes.append(Text(
+            f"{verdict}Client: event-loop lag p99 {client['loop_lag_p99_ms']:.1f} ms "
+            f"(max {client['loop_lag_max_ms']:.1f}), CPU {client['cpu_percent']:.0f}% of a core.", style=style))
+    slo = point.get("slo")
+    if slo:
+        terms = ", ".join(
+            f"{t['term']} ({_s(_ms(t['value_s']), 1)} ms) {'ok' if t['ok'] else 'MISSED'}" for t in slo["terms"]
+        )
+        notes.append(Text(f"SLO {'met' if slo['meets'] else 'missed'}: {terms}; goodput {slo['goodput_rps']:.2f} req/s.",
+                          style="green" if slo["meets"] else "red"))
     return Group(summary, table, *notes)
+
+
+def _slo_cells(slo: dict[str, Any]) -> list[RenderableType]:
+    meets = bool(slo.get("meets"))
+    return [_s(slo.get("goodput_rps"), 2), Text("met" if meets else "missed", style="green" if meets else "red")]
+
+
+def _point_label(point: dict[str, Any]) -> str:
+    if point.get("rate") is None:
+        return f"concurrency {point['concurrency']}"
+    cap = f", cap {point['concurrency']}" if point.get("concurrency") else ""
+    return f"rate {point['rate']:g}/s{cap}"
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -98,22 +128,32 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
     parts.append(info)
 
     table = Table(title="Detailed Performance Metrics", box=box.HEAVY_HEAD, title_justify="left")
-    headers = ["Conc.", "RPS", "Avg Lat.(s)", "P99 Lat.(s)", "Gen. toks/s", "Avg TTFT(s)", "P99 TTFT(s)",
-               "Avg TPOT(s)", "P99 TPOT(s)", "Avg ITL(s)", "P99 ITL(s)", "Success Rate"]
+    has_rate = any(p.get("rate") is not None for p in points)
+    has_slo = any(p.get("slo") for p in points)
+    headers = [*(["Rate/s"] if has_rate else []), "Conc.", "RPS", "Avg Lat.(s)", "P99 Lat.(s)", "Gen. toks/s",
+               "Avg TTFT(s)", "P99 TTFT(s)", "Avg TPOT(s)", "P99 TPOT(s)", "Avg ITL(s)", "P99 ITL(s)", "Success Rate",
+               *(["Goodput/s", "SLO"] if has_slo else [])]
     for header in headers:
         table.add_column(header, justify="right")
     for p in points:
         rate = p["success_rate"] * 100
+        bound = "⚠ " if (p.get("client") or {}).get("client_bound") else ""
+        slo = p.get("slo") or {}
         table.add_row(
-            str(p["concurrency"]), _s(p["rps"], 2),
+            *([_s(p.get("rate"), 2)] if has_rate else []),
+            bound + (str(p["concurrency"]) if p["concurrency"] else "-"), _s(p["rps"], 2),
             _s(p["latency_s"].get("mean")), _s(p["latency_s"].get("p99")),
             _s(p["output_throughput"], 2),
             _s(p["ttft_s"].get("mean")), _s(p["ttft_s"].get("p99")),
             _s(p["tpot_s"].get("mean"), 4), _s(p["tpot_s"].get("p99"), 4),
             _s(p["itl_s"].get("mean"), 4), _s(p["itl_s"].get("p99"), 4),
             Text(f"{rate:.1f}%", style="green" if rate == 100 else "red"),
+            *(_slo_cells(slo) if has_slo else []),
         )
     parts.append(table)
+    if any((p.get("client") or {}).get("client_bound") for p in points):
+        parts.append(Text("⚠ client-bound point: the client's own event loop or CPU was busy enough to distort "
+                          "its timings; use --workers or a less loaded machine.", style="red"))
 
     best = summary.get("best", {})
     if best:
@@ -122,10 +162,17 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
         best_table = Table(title="Best Performance Configuration", box=None, show_header=False, title_justify="left")
         best_table.add_column(style="bold")
         best_table.add_column()
-        best_table.add_row("Highest RPS", f"Concurrency {fast['concurrency']} ({fast['rps']:.2f} req/sec)")
+        best_table.add_row("Highest RPS", f"{_point_label(fast).capitalize()} ({fast['rps']:.2f} req/sec)")
         best_table.add_row("Lowest Latency",
-                           f"Concurrency {quick['concurrency']} ({quick['latency_s']['mean']:.3f} seconds)")
+                           f"{_point_label(quick).capitalize()} ({quick['latency_s']['mean']:.3f} seconds)")
         parts.append(best_table)
+
+    search = summary.get("search")
+    if search:
+        trail = ", ".join(f"{p['value']:g} {'ok' if p['meets'] else 'missed'}" for p in search["probes"])
+        best = "none in range" if search["best"] is None else f"{search['best']:g}"
+        parts.append(Text(f"SLO search ({search['slo']}): highest {search['kind']} meeting it: {best} "
+                          f"(probes: {trail}).", style="bold"))
 
     prompt_line = prompt_check_line(points)
     if prompt_line is not None:

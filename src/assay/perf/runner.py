@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ from assay.client.openai import ChatOrCompletionRequest, OpenAIClient, endpoint_
 from assay.client.records import RECORD_SCHEMA_VERSION, RequestRecord
 from assay.errors import ServerError
 from assay.perf import metrics
-from assay.perf.config import PerfConfig
+from assay.perf.config import PerfConfig, PointSpec
+from assay.perf.schedule import ClientHealth, LoopMonitor, arrival_offsets
+from assay.perf.slo import needed_percentiles, parse_slo
 from assay.store.rundir import (
     RECORDS_FILE,
     REPORT_FILE,
@@ -64,7 +66,7 @@ def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Cons
 
     scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
     model_path, alias = resolve_engine_model(config.engine_model, scratch)
-    parallel = max(1, min(max(config.parallel), 8))
+    parallel = max(1, min(max(config.parallel or [8]), 8))
     context = max(4096, parallel * (config.max_prompt_length + config.max_tokens + 64))
     server = LlamaServer(model_path, alias=alias, parallel=parallel, context_size=context)
     console.print(f"[dim]Starting llama-server with {model_path.name} on port {server.port}…[/dim]")
@@ -90,6 +92,7 @@ class _Run:
         self.prompts: Any = None
         self.file_requests: list[ChatOrCompletionRequest] = []
         self.next_index = 0
+        self.search: dict[str, Any] | None = None
 
     def execute(self) -> PerfResult:
         config = self.config
@@ -149,6 +152,7 @@ class _Run:
     def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "schema_version": 1,
+            "search": self.search,
             "points": points,
             "best": metrics.best_points(points),
             "recommendations": metrics.recommendations(points, self.config.max_tokens, self.config.min_tokens),
@@ -184,19 +188,20 @@ class _Run:
                     "use a /v1/chat/completions URL to keep the roles.[/yellow]"
                 )
 
-    def _requests_for(self, point: int, count: int) -> list[ChatOrCompletionRequest]:
+    def _requests_for(self, point: int, count: int | None) -> Iterator[ChatOrCompletionRequest]:
+        """The requests of one point, made as they are needed (``count`` None: endless)."""
         config = self.config
         if config.dataset == "random":
-            from assay.perf.datasets import random_requests
+            from assay.perf.datasets import random_request_stream
 
-            return random_requests(
+            return random_request_stream(
                 self.prompts, count=count, min_length=config.min_prompt_length,
                 max_length=config.max_prompt_length, prefix_length=config.prefix_length,
                 max_tokens=config.max_tokens, seed=config.seed, point=point,
             )
-        from assay.perf.datasets import cycle_to
+        from assay.perf.datasets import cycle_stream
 
-        return cycle_to(self.file_requests, count, config.max_tokens)
+        return cycle_stream(self.file_requests, count, config.max_tokens)
 
     def _client(self, origin_perf_ns: int, origin_epoch_ns: int) -> OpenAIClient:
         config = self.config
@@ -220,25 +225,92 @@ class _Run:
     async def _sweep(self, writer: RecordWriter, points: list[dict[str, Any]], origin_perf_ns: int,
                      origin_epoch_ns: int) -> None:
         config = self.config
+        slo_terms = parse_slo(config.slo) if config.slo else []
+        percentiles = sorted(set(config.percentiles) | set(needed_percentiles(slo_terms)))
         async with self._client(origin_perf_ns, origin_epoch_ns) as client:
             if config.test_connection:
                 await self._test_connection(client)
             if config.warmup_num:
-                warmup = self._requests_for(-1, config.warmup_num)
-                await self._run_point(client, writer, warmup, point=-1, concurrency=config.parallel[0], phase="warmup")
-            for point, (concurrency, number) in enumerate(config.points):
-                requests = self._requests_for(point, number)
-                records = await self._run_point(client, writer, requests, point=point, concurrency=concurrency)
-                summary = metrics.summarize_point(
-                    records, point=point, concurrency=concurrency, number=number,
-                    percentiles=config.percentiles, special_tokens=self.special_tokens,
-                    expected_extra_tokens=self.expected_extra_tokens,
-                )
-                points.append(summary)
-                if not config.quiet:
-                    from assay.perf.report import point_tables
+                first = config.points[0]
+                warmup = PointSpec(-1, first.concurrency or 1, config.warmup_num, None, None)
+                await self._run_point(client, writer, warmup, phase="warmup")
+            if config.slo_search:
+                self.search = await self._search(client, writer, points, percentiles, slo_terms)
+                return
+            for spec in config.points:
+                points.append(await self._measure(client, writer, spec, percentiles, slo_terms))
 
-                    self.console.print(point_tables(summary, config.percentiles))
+    async def _measure(self, client: OpenAIClient, writer: RecordWriter, spec: PointSpec,
+                       percentiles: list[float], slo_terms: list[Any]) -> dict[str, Any]:
+        config = self.config
+        records, health = await self._run_point(client, writer, spec)
+        summary = metrics.summarize_point(
+            records, point=spec.index, concurrency=spec.concurrency or 0,
+            number=spec.number or len(records), percentiles=percentiles,
+            special_tokens=self.special_tokens, expected_extra_tokens=self.expected_extra_tokens,
+            slo_terms=slo_terms, rate=spec.rate, client=asdict(health) | {"client_bound": health.client_bound},
+        )
+        if not config.quiet:
+            from assay.perf.report import point_tables
+
+            self.console.print(point_tables(summary, config.percentiles))
+        return summary
+
+    async def _search(self, client: OpenAIClient, writer: RecordWriter, points: list[dict[str, Any]],
+                      percentiles: list[float], slo_terms: list[Any]) -> dict[str, Any]:
+        """The highest concurrency (or rate) meeting the SLO: double until a probe fails, then bisect.
+
+        Each probe runs ``search_repeats`` times and passes only if every run meets the SLO.
+        Concurrency is searched to the integer; a rate until the bracket is within 5 %.
+        """
+        config = self.config
+        kind = config.slo_search
+        low, high = config.search_range
+        probes: list[dict[str, Any]] = []
+
+        async def passes(value: float) -> bool:
+            for repeat in range(config.search_repeats):
+                index = len(points)
+                if kind == "concurrency":
+                    concurrency = int(value)
+                    number = config.number[0] if config.number else max(8, 4 * concurrency)
+                    spec = PointSpec(index, concurrency, None if config.duration else number, None, config.duration)
+                else:
+                    cap = config.parallel[0] if config.parallel else None
+                    spec = PointSpec(index, cap, config.number[0] if config.number else None, value, config.duration)
+                summary = await self._measure(client, writer, spec, percentiles, slo_terms)
+                summary["probe"] = {"value": value, "repeat": repeat}
+                points.append(summary)
+                if not summary["slo"]["meets"]:
+                    probes.append({"value": value, "meets": False})
+                    return False
+            probes.append({"value": value, "meets": True})
+            return True
+
+        def step(value: float) -> float:
+            return float(int(value)) if kind == "concurrency" else value
+
+        good: float | None = None
+        bad: float | None = None
+        value = step(low)
+        while value <= high:
+            if await passes(value):
+                good = value
+                if value >= high:
+                    break
+                value = min(high, step(value * 2))
+            else:
+                bad = value
+                break
+        if good is not None and bad is not None:
+            while (bad - good > 1) if kind == "concurrency" else ((bad - good) / good > 0.05):
+                middle = step((good + bad) / 2)
+                if await passes(middle):
+                    good = middle
+                else:
+                    bad = middle
+        return {"kind": kind, "slo": config.slo, "best": good, "first_failing": bad, "probes": probes,
+                "range": [low, high]}
 
     async def _test_connection(self, client: OpenAIClient) -> None:
         """One short request first, so a wrong URL, model or key fails fast with its reason."""
@@ -263,34 +335,115 @@ class _Run:
         self,
         client: OpenAIClient,
         writer: RecordWriter,
-        requests: list[ChatOrCompletionRequest],
+        spec: PointSpec,
         *,
-        point: int,
-        concurrency: int,
         phase: str = "measure",
-    ) -> list[RequestRecord]:
+    ) -> tuple[list[RequestRecord], ClientHealth]:
+        """Run one sweep point: closed loop (``concurrency`` workers) or open loop (``rate``)."""
+        config = self.config
         records: list[RequestRecord] = []
-        first_index = self.next_index
-        self.next_index += len(requests)
-        queue: Iterator[tuple[int, ChatOrCompletionRequest]] = iter(enumerate(requests, start=first_index))
-        progress = _Progress(self.console, len(requests), concurrency, phase, self.config)
+        requests = self._requests_for(spec.index, spec.number)
+        progress = _Progress(self.console, spec.number, spec.label if phase == "measure" else "warm-up", config)
+        monitor = LoopMonitor()
+        loop_start = time.perf_counter_ns()
+        duration_ns = None if spec.duration is None else int(spec.duration * 1e9)
+        warmup_ns, cooldown_ns = int(config.warmup_s * 1e9), int(config.cooldown_s * 1e9)
+        origin = client.origin_perf_ns
 
-        async def worker() -> None:
-            for index, request in queue:
-                record = await client.send(request, index=index, point=point, phase=phase, concurrency=concurrency)
-                writer.write(record)
-                records.append(record)
-                progress.advance(record, records)
+        def phase_of(record: RequestRecord) -> str:
+            if phase != "measure":
+                return phase
+            since = record.start_ns + origin - loop_start
+            if since < warmup_ns:
+                return "warmup"
+            if duration_ns is not None and cooldown_ns and since >= duration_ns - cooldown_ns:
+                return "cooldown"
+            return "measure"
 
+        def finish(record: RequestRecord) -> None:
+            record.phase = phase_of(record)
+            writer.write(record)
+            records.append(record)
+            progress.advance(record, records)
+
+        def time_left() -> bool:
+            return duration_ns is None or time.perf_counter_ns() - loop_start < duration_ns
+
+        monitor.start()
         with progress:
-            await asyncio.gather(*(worker() for _ in range(min(concurrency, len(requests)))))
-        return records
+            if spec.rate is None:
+                concurrency = spec.concurrency or 1
+                lock_step = iter(requests)
+
+                async def worker(delay_s: float) -> None:
+                    if delay_s:
+                        await asyncio.sleep(delay_s)
+                    while time_left():
+                        request = next(lock_step, None)
+                        if request is None:
+                            return
+                        index = self._take_index()
+                        finish(await client.send(request, index=index, point=spec.index, phase=phase,
+                                                 concurrency=concurrency))
+
+                # A ramp-up starts the workers one by one, evenly over ramp_up seconds.
+                step = config.ramp_up / concurrency if config.ramp_up else 0.0
+                count = concurrency if spec.number is None else min(concurrency, spec.number)
+                await asyncio.gather(*(worker(i * step) for i in range(count)))
+            else:
+                await self._open_loop(client, spec, requests, finish, phase, time_left)
+        health = await monitor.stop()
+        return records, health
+
+    async def _open_loop(self, client: OpenAIClient, spec: PointSpec, requests: Iterator[ChatOrCompletionRequest],
+                         finish: Any, phase: str, time_left: Any) -> None:
+        """Send on the schedule; a request that finds every slot taken waits, and the wait is recorded."""
+        assert spec.rate is not None
+        config = self.config
+        offsets = arrival_offsets(
+            spec.number if spec.number is not None else 10**9, spec.rate, burstiness=config.burstiness,
+            ramp_up_s=config.ramp_up, seed=config.seed * 1000 + spec.index, duration_s=spec.duration,
+        )
+        slots = asyncio.Semaphore(spec.concurrency) if spec.concurrency else None
+        in_flight: set[asyncio.Task[None]] = set()
+        start = time.perf_counter_ns()
+
+        async def one(request: ChatOrCompletionRequest, scheduled: int) -> None:
+            if slots is not None:
+                async with slots:
+                    record = await client.send(request, index=self._take_index(), point=spec.index, phase=phase,
+                                               concurrency=spec.concurrency or 0, scheduled_ns=scheduled)
+            else:
+                record = await client.send(request, index=self._take_index(), point=spec.index, phase=phase,
+                                           concurrency=0, scheduled_ns=scheduled)
+            finish(record)
+
+        for offset in offsets:
+            scheduled = start + int(offset * 1e9)
+            delay = (scheduled - time.perf_counter_ns()) / 1e9
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if not time_left():
+                break
+            request = next(requests, None)
+            if request is None:
+                break
+            task = asyncio.get_running_loop().create_task(one(request, scheduled))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+
+    def _take_index(self) -> int:
+        index = self.next_index
+        self.next_index += 1
+        return index
 
 
 class _Progress:
     """A live bar (refreshed by the loop itself, no extra thread) and --log-every-n-query lines."""
 
-    def __init__(self, console: Console, total: int, concurrency: int, phase: str, config: PerfConfig) -> None:
+    def __init__(self, console: Console, total: int | None, label: str, config: PerfConfig) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -304,7 +457,7 @@ class _Progress:
         self.config = config
         self.total = total
         self.failed = 0
-        self.label = f"{'warm-up' if phase == 'warmup' else 'concurrency'} {concurrency}"
+        self.label = label
         self._last_refresh = 0.0
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -334,16 +487,17 @@ class _Progress:
             self.console.print(_interim_line(self.label, records, self.total), markup=False, highlight=False)
 
 
-def _interim_line(label: str, records: list[RequestRecord], total: int) -> str:
+def _interim_line(label: str, records: list[RequestRecord], total: int | None) -> str:
     ok = [r for r in records if r.error is None]
+    total_text = "?" if total is None else str(total)
     if not ok:
-        return f"[{label}] {len(records)}/{total} done, {len(records)} failed"
+        return f"[{label}] {len(records)}/{total_text} done, {len(records)} failed"
     latency = sum(r.end_ns - (r.sent_ns or r.start_ns) for r in ok) / len(ok) / 1e9
     ttft = sum((r.first_token_ns or r.end_ns) - (r.sent_ns or r.start_ns) for r in ok) / len(ok) / 1e9
     span = (max(r.end_ns for r in records) - min(r.start_ns for r in records)) / 1e9
     tokens = sum(r.completion_tokens or 0 for r in ok)
     return (
-        f"[{label}] {len(records)}/{total} done, {len(records) - len(ok)} failed, avg latency {latency:.3f} s, "
+        f"[{label}] {len(records)}/{total_text} done, {len(records) - len(ok)} failed, avg latency {latency:.3f} s, "
         f"avg TTFT {ttft:.3f} s, {len(ok) / span if span else 0:.2f} req/s, {tokens / span if span else 0:.1f} output tok/s"
     )
 

@@ -23,16 +23,19 @@ def load_summary(run_dir: Path, run: dict[str, Any]) -> dict[str, Any]:
             pass
     records, _skipped = read_records(run_dir / RECORDS_FILE)
     config = run.get("config", {})
-    pairs = list(zip(config.get("parallel", []), config.get("number", [])))
+    rates = config.get("rate") or []
+    numbers = config.get("number") or []
     points = []
-    for point, (concurrency, number) in enumerate(pairs):
-        if any(r.point == point and r.phase == "measure" for r in records):
-            points.append(metrics.summarize_point(
-                records, point=point, concurrency=concurrency, number=number,
-                percentiles=config.get("percentiles", [50, 90, 99]),
-                special_tokens=run.get("special_tokens", []),
-                expected_extra_tokens=run.get("expected_extra_tokens"),
-            ))
+    for point in sorted({r.point for r in records if r.point >= 0}):
+        rows = [r for r in records if r.point == point]
+        points.append(metrics.summarize_point(
+            rows, point=point, concurrency=rows[0].concurrency,
+            number=numbers[point] if point < len(numbers) else (numbers[0] if numbers else len(rows)),
+            percentiles=config.get("percentiles", [50, 90, 99]),
+            special_tokens=run.get("special_tokens", []),
+            expected_extra_tokens=run.get("expected_extra_tokens"),
+            rate=rates[point] if point < len(rates) else None,
+        ))
     return {
         "schema_version": 1,
         "points": points,

@@ -1,0 +1,318 @@
+"""``assay sim``: a simulated OpenAI-compatible engine with exact, recorded timings.
+
+For what a real engine cannot show: known TTFT/TPOT (so a client's numbers can be checked
+against ground truth) and, later, injected faults. It streams ``/v1/completions`` and
+``/v1/chat/completions`` with:
+
+- TTFT and TPOT that grow with the number of requests in flight (a batching model), and a
+  maximum batch beyond which requests queue (their wait is part of their TTFT);
+- several tokens per chunk, reasoning tokens streamed as ``reasoning_content`` before the
+  answer, ``usage`` at the end (and on every chunk if ``continuous_usage_stats`` is asked);
+- emission on absolute deadlines (``first + i × TPOT``), so the schedule never drifts.
+
+Per request it records, on the monotonic clock shared by every process of the machine
+(``time.perf_counter_ns``), when the request arrived (its handler began) and when each chunk
+was handed to the socket (just before the write):
+``GET /sim/records`` serves them, ``POST /sim/reset`` clears them, ``GET /metrics`` is
+Prometheus text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+WORDS = ("alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "lambda")
+
+
+@dataclass
+class SimSettings:
+    ttft_ms: float = 50.0
+    """Time to first token for a request alone."""
+    tpot_ms: float = 10.0
+    """Time per output token for a request alone."""
+    tokens_per_chunk: int = 1
+    output_tokens: int = 256
+    """Tokens generated when the request names no max_tokens."""
+    reasoning_tokens: int = 0
+    """Tokens streamed as reasoning_content before the answer (count toward max_tokens)."""
+    ttft_ms_per_request: float = 0.0
+    """Extra TTFT per other request in flight (batching cost)."""
+    tpot_ms_per_request: float = 0.0
+    """Extra TPOT per other request in flight."""
+    max_batch: int = 0
+    """Requests generating at once (0: no limit); the rest wait in a queue."""
+    model: str = "sim"
+
+
+@dataclass
+class SimRecord:
+    id: str
+    arrival_ns: int
+    start_ns: int = 0
+    """Left the queue and began 'prefill'."""
+    chunk_ns: list[int] = field(default_factory=list)
+    chunk_tokens: list[int] = field(default_factory=list)
+    end_ns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Simulator:
+    """The state of one simulated engine: settings, in-flight count, records."""
+
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        self.records: list[SimRecord] = []
+        self.in_flight = 0
+        self.waiting = 0
+        self.served = 0
+        self.tokens_total = 0
+        self._next_id = 0
+        self._gate: asyncio.Semaphore | None = None
+
+    def gate(self) -> asyncio.Semaphore | None:
+        if self.settings.max_batch and self._gate is None:
+            self._gate = asyncio.Semaphore(self.settings.max_batch)
+        return self._gate
+
+    def ttft_s(self) -> float:
+        s = self.settings
+        return (s.ttft_ms + s.ttft_ms_per_request * max(0, self.in_flight - 1)) / 1000
+
+    def tpot_s(self) -> float:
+        s = self.settings
+        return (s.tpot_ms + s.tpot_ms_per_request * max(0, self.in_flight - 1)) / 1000
+
+    def new_id(self) -> str:
+        self._next_id += 1
+        return f"sim-{self._next_id}"
+
+    def metrics_text(self) -> str:
+        return (
+            "# TYPE sim_requests_total counter\n"
+            f"sim_requests_total {self.served}\n"
+            "# TYPE sim_generation_tokens_total counter\n"
+            f"sim_generation_tokens_total {self.tokens_total}\n"
+            "# TYPE sim_requests_running gauge\n"
+            f"sim_requests_running {self.in_flight}\n"
+            "# TYPE sim_requests_waiting gauge\n"
+            f"sim_requests_waiting {self.waiting}\n"
+        )
+
+
+async def _sleep_until(deadline_ns: int) -> None:
+    delay = (deadline_ns - time.perf_counter_ns()) / 1e9
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def build_app(settings: SimSettings) -> Any:
+    from aiohttp import web
+
+    sim = Simulator(settings)
+    dumps = json.dumps
+
+    async def completions(request: web.Request) -> web.StreamResponse:
+        arrival = time.perf_counter_ns()
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": {"message": "body is not JSON"}}, status=400)
+        chat = request.path.endswith("/chat/completions")
+        if chat and not isinstance(body.get("messages"), list):
+            return web.json_response({"error": {"message": "messages must be a list"}}, status=400)
+        if not chat and not isinstance(body.get("prompt"), (str, list)):
+            return web.json_response({"error": {"message": "prompt must be a string"}}, status=400)
+        text = " ".join(str(m.get("content", "")) for m in body["messages"]) if chat else str(body["prompt"])
+        max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or settings.output_tokens)
+        options = body.get("stream_options") or {}
+        continuous = bool(options.get("continuous_usage_stats"))
+        record = SimRecord(id=sim.new_id(), arrival_ns=arrival, prompt_tokens=max(1, len(text.split())))
+        sim.records.append(record)
+        gate = sim.gate()
+        sim.waiting += 1
+        if gate is not None:
+            await gate.acquire()
+        sim.waiting -= 1
+        sim.in_flight += 1
+        record.start_ns = time.perf_counter_ns()
+        try:
+            reasoning = min(settings.reasoning_tokens, max_tokens) if chat else 0
+            if not body.get("stream"):
+                deadline = record.start_ns + int((sim.ttft_s() + sim.tpot_s() * (max_tokens - 1)) * 1e9)
+                await _sleep_until(deadline)
+                record.end_ns = time.perf_counter_ns()
+                record.chunk_ns.append(record.end_ns)
+                record.chunk_tokens.append(max_tokens)
+                record.completion_tokens = max_tokens
+                words = " ".join(WORDS[i % len(WORDS)] for i in range(max_tokens - reasoning))
+                message: dict[str, Any] = {"role": "assistant", "content": words}
+                if reasoning:
+                    message["reasoning_content"] = " ".join(WORDS[i % len(WORDS)] for i in range(reasoning))
+                choice = {"index": 0, "finish_reason": "length"}
+                choice.update({"message": message} if chat else {"text": words})
+                usage = {"prompt_tokens": record.prompt_tokens, "completion_tokens": max_tokens,
+                         "total_tokens": record.prompt_tokens + max_tokens}
+                sim.served += 1
+                sim.tokens_total += max_tokens
+                return web.json_response({"id": record.id, "object": "chat.completion" if chat else "text_completion",
+                                          "model": settings.model, "choices": [choice], "usage": usage})
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+            await response.prepare(request)
+            deadline = record.start_ns + int(sim.ttft_s() * 1e9)
+            sent = 0
+            per_chunk = max(1, settings.tokens_per_chunk)
+            kind = "chat.completion.chunk" if chat else "text_completion"
+            while sent < max_tokens:
+                await _sleep_until(deadline)
+                k = min(per_chunk, max_tokens - sent)
+                piece = "".join(f" {WORDS[(sent + i) % len(WORDS)]}" for i in range(k))
+                in_reasoning = sent < reasoning
+                sent += k
+                last = sent >= max_tokens
+                choice = {"index": 0, "finish_reason": "length" if last else None}
+                if chat:
+                    choice["delta"] = {"reasoning_content": piece} if in_reasoning else {"content": piece}
+                else:
+                    choice["text"] = piece
+                event: dict[str, Any] = {"id": record.id, "object": kind, "model": settings.model, "choices": [choice]}
+                if continuous:
+                    event["usage"] = {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
+                                      "total_tokens": record.prompt_tokens + sent}
+                payload = b"data: " + dumps(event).encode() + b"\n\n"
+                record.chunk_ns.append(time.perf_counter_ns())  # the moment the chunk is handed over
+                await response.write(payload)
+                record.chunk_tokens.append(k)
+                deadline += int(sim.tpot_s() * 1e9 * k)
+            if options.get("include_usage"):
+                usage_event = {"id": record.id, "object": kind, "model": settings.model, "choices": [],
+                               "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
+                                         "total_tokens": record.prompt_tokens + sent}}
+                await response.write(b"data: " + dumps(usage_event).encode() + b"\n\n")
+            await response.write(b"data: [DONE]\n\n")
+            record.end_ns = time.perf_counter_ns()
+            record.completion_tokens = sent
+            sim.served += 1
+            sim.tokens_total += sent
+            await response.write_eof()
+            return response
+        finally:
+            sim.in_flight -= 1
+            if gate is not None:
+                gate.release()
+
+    async def records(_request: web.Request) -> web.Response:
+        return web.json_response({"settings": asdict(settings), "records": [asdict(r) for r in sim.records]})
+
+    async def reset(_request: web.Request) -> web.Response:
+        sim.records.clear()
+        return web.json_response({"ok": True})
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(text=sim.metrics_text(), content_type="text/plain")
+
+    async def models(_request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": settings.model, "object": "model"}]})
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/v1/chat/completions", completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/sim/records", records)
+    app.router.add_post("/sim/reset", reset)
+    return app
+
+
+def serve(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the simulator until interrupted (uvloop when installed)."""
+    from aiohttp import web
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(f"assay sim: serving {settings.model!r} at http://{host}:{port}/v1", flush=True)
+    web.run_app(build_app(settings), host=host, port=port, print=None, access_log=None)
+
+
+class SimServer:
+    """``assay sim`` in its own process on a free loopback port; a context manager like LlamaServer."""
+
+    def __init__(self, settings: SimSettings | None = None, *, port: int | None = None,
+                 startup_timeout_s: float = 30.0) -> None:
+        from assay.engines.llama_server import free_port
+
+        self.settings = settings or SimSettings()
+        self.port = port or free_port()
+        self.startup_timeout_s = startup_timeout_s
+        self._process: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        import sys
+
+        s = self.settings
+        return [
+            sys.executable, "-m", "assay", "sim", "--port", str(self.port), "--model", s.model,
+            "--ttft-ms", str(s.ttft_ms), "--tpot-ms", str(s.tpot_ms), "--tokens-per-chunk", str(s.tokens_per_chunk),
+            "--output-tokens", str(s.output_tokens), "--reasoning-tokens", str(s.reasoning_tokens),
+            "--ttft-ms-per-request", str(s.ttft_ms_per_request), "--tpot-ms-per-request", str(s.tpot_ms_per_request),
+            "--max-batch", str(s.max_batch),
+        ]
+
+    def __enter__(self) -> SimServer:
+        import subprocess
+        import urllib.request
+
+        from assay.errors import EngineError
+
+        self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                error = self._process.stderr.read().decode(errors="replace").strip().splitlines()[-1:]
+                raise EngineError(f"assay sim exited at start: {' '.join(error)}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.__exit__()
+        raise EngineError(f"assay sim not ready after {self.startup_timeout_s:.0f} s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except Exception:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def records(self) -> list[dict[str, Any]]:
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/sim/records", timeout=30) as response:
+            return list(json.loads(response.read())["records"])
+
+    def reset(self) -> None:
+        import urllib.request
+
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/sim/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
