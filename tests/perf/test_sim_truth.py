@@ -11,6 +11,7 @@ arrived. Stated tolerances (2-core CI machine, client and simulator sharing it):
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 
@@ -77,7 +78,7 @@ def test_reasoning_and_answer_first_tokens_are_told_apart(tmp_path):
 @pytest.mark.parametrize("burstiness", [1.0, 0.25, 4.0])
 def test_arrivals_have_the_asked_rate_and_dispersion(burstiness):
     offsets = arrival_offsets(20000, 50.0, burstiness=burstiness, seed=3)
-    gaps = [b - a for a, b in zip(offsets, offsets[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
     mean = statistics.mean(gaps)
     assert mean == pytest.approx(1 / 50, rel=0.03)
     cv = statistics.pstdev(gaps) / mean
@@ -94,7 +95,7 @@ def test_ramp_up_climbs_linearly_and_duration_cuts_the_schedule():
 
 def test_open_loop_rate_reaches_the_server_and_slot_waits_are_reported(tmp_path):
     with SimServer(SimSettings(ttft_ms=20, tpot_ms=5)) as sim:
-        result, records, origin = _run(sim, tmp_path, rate=[40.0], number=[120], max_tokens=8)
+        _result, records, _origin = _run(sim, tmp_path, rate=[40.0], number=[120], max_tokens=8)
         arrivals = sorted(t["arrival_ns"] for t in sim.records())
         sim.reset()
         capped, capped_records, _ = _run(sim, tmp_path, rate=[200.0], parallel=[2], number=[40], max_tokens=8)
@@ -111,7 +112,7 @@ def test_open_loop_rate_reaches_the_server_and_slot_waits_are_reported(tmp_path)
 
 def test_duration_stops_in_time_and_warmup_is_excluded(tmp_path):
     with SimServer(SimSettings(ttft_ms=10, tpot_ms=5)) as sim:
-        result, records, origin = _run(sim, tmp_path, parallel=[4], duration=1.5, warmup_s=0.5, max_tokens=8)
+        result, records, _origin = _run(sim, tmp_path, parallel=[4], duration=1.5, warmup_s=0.5, max_tokens=8)
     point = result.summary["points"][0]
     starts = [r.start_ns for r in records]
     assert (max(r.end_ns for r in records) - min(starts)) / 1e9 < 1.5 + 0.5  # last requests end soon after
