@@ -211,6 +211,11 @@ class OpenAIClient:
         self._session: Any = None
         self._fresh_session: Any = None
 
+    @property
+    def session(self) -> Any:
+        """The open aiohttp session (for side requests such as /metrics scrapes)."""
+        return self._session
+
     def body(self, request: ChatOrCompletionRequest) -> dict[str, Any]:
         body = dict(self._base_body)
         if self.kind == "chat":
@@ -228,10 +233,12 @@ class OpenAIClient:
         trace = aiohttp.TraceConfig()
 
         async def on_chunk_sent(_session: Any, context: Any, _params: Any) -> None:
-            context.trace_request_ctx.sent_ns = time.perf_counter_ns()
+            if context.trace_request_ctx is not None:  # None for side requests (e.g. /metrics)
+                context.trace_request_ctx.sent_ns = time.perf_counter_ns()
 
         async def on_reuse(_session: Any, context: Any, _params: Any) -> None:
-            context.trace_request_ctx.reused = True
+            if context.trace_request_ctx is not None:
+                context.trace_request_ctx.reused = True
 
         trace.on_request_chunk_sent.append(on_chunk_sent)
         trace.on_request_headers_sent.append(on_chunk_sent)

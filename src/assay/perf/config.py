@@ -67,6 +67,8 @@ class PerfConfig:
     """With ``duration``: requests that start in the last ``cooldown_s`` seconds are not measured."""
     slo: str | None = None
     """Service-level objectives, e.g. ``"ttft_p99<=2s,tpot_p99<=50ms"``: goodput and pass/fail per point."""
+    server_metrics: str | None = None
+    """A Prometheus ``/metrics`` URL to scrape around each point, or ``"auto"`` (the server's own)."""
     slo_search: str | None = None
     """``"concurrency"`` or ``"rate"``: instead of the sweep, find the highest value that meets ``slo``."""
     search_range: list[float] = field(default_factory=lambda: [1.0, 256.0])

@@ -80,6 +80,9 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         notes.append(Text(
             f"{verdict}Client: event-loop lag p99 {client['loop_lag_p99_ms']:.1f} ms "
             f"(max {client['loop_lag_max_ms']:.1f}), CPU {client['cpu_percent']:.0f}% of a core.", style=style))
+    server = point.get("server")
+    if server:
+        notes.append(Text(_server_line(point, server), style="cyan"))
     slo = point.get("slo")
     if slo:
         terms = ", ".join(
@@ -88,6 +91,23 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         notes.append(Text(f"SLO {'met' if slo['meets'] else 'missed'}: {terms}; goodput {slo['goodput_rps']:.2f} req/s.",
                           style="green" if slo["meets"] else "red"))
     return Group(summary, table, *notes)
+
+
+def _server_line(point: dict[str, Any], server: dict[str, Any]) -> str:
+    if "unavailable" in server:
+        return f"Server metrics: {server['unavailable']} did not answer."
+    parts = []
+    if "generation_tokens" in server:
+        parts.append(f"generated {server['generation_tokens']:.0f} tokens (client counted {point['output_tokens']})")
+    if "generation_tokens_per_s" in server:
+        parts.append(f"{server['generation_tokens_per_s']:.1f} tok/s over the point")
+    for key, label, client_key in (("ttft_s_mean", "TTFT", "ttft_s"), ("queue_s_mean", "queue", None),
+                                   ("latency_s_mean", "latency", "latency_s"), ("tpot_s_mean", "TPOT", "tpot_s")):
+        if key in server:
+            client_value = point.get(client_key, {}).get("mean") if client_key else None
+            beside = f" (client {client_value * 1000:.1f} ms)" if client_value is not None else ""
+            parts.append(f"{label} mean {server[key] * 1000:.1f} ms{beside}")
+    return "Server (/metrics): " + ("; ".join(parts) if parts else "no known metrics") + "."
 
 
 def _slo_cells(slo: dict[str, Any]) -> list[RenderableType]:

@@ -242,14 +242,27 @@ class _Run:
 
     async def _measure(self, client: OpenAIClient, writer: RecordWriter, spec: PointSpec,
                        percentiles: list[float], slo_terms: list[Any]) -> dict[str, Any]:
+        from assay.perf import server_metrics
+
         config = self.config
+        metrics_url = None
+        if config.server_metrics:
+            metrics_url = (server_metrics.metrics_url(config.url or "") if config.server_metrics == "auto"
+                           else config.server_metrics)
+        before = await server_metrics.scrape(client.session, metrics_url) if metrics_url else None
+        started = time.perf_counter()
         records, health = await self._run_point(client, writer, spec)
+        elapsed = time.perf_counter() - started
+        after = await server_metrics.scrape(client.session, metrics_url) if metrics_url else None
         summary = metrics.summarize_point(
             records, point=spec.index, concurrency=spec.concurrency or 0,
             number=spec.number or len(records), percentiles=percentiles,
             special_tokens=self.special_tokens, expected_extra_tokens=self.expected_extra_tokens,
             slo_terms=slo_terms, rate=spec.rate, client=asdict(health) | {"client_bound": health.client_bound},
         )
+        if metrics_url:
+            summary["server"] = (server_metrics.difference(before, after, elapsed) if before and after
+                                 else {"unavailable": metrics_url})
         if not config.quiet:
             from assay.perf.report import point_tables
 

@@ -1,0 +1,76 @@
+"""Server-side numbers from a Prometheus ``/metrics`` endpoint, scraped around each sweep point.
+
+vLLM, SGLang, llama-server (``--metrics``) and ``assay sim`` expose one. The difference of
+the counters (and of histogram sums and counts) between the scrape before a point and the
+one after it gives the server's own view of that point: tokens it generated, mean TTFT,
+queue time, end-to-end latency, shown beside the client's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Our name -> the names servers use (first found wins).
+COUNTERS = {
+    "generation_tokens": ("vllm:generation_tokens_total", "sglang:generation_tokens_total",
+                          "llamacpp:tokens_predicted_total", "sim_generation_tokens_total"),
+    "prompt_tokens": ("vllm:prompt_tokens_total", "sglang:prompt_tokens_total", "llamacpp:prompt_tokens_total"),
+    "requests": ("vllm:request_success_total", "sglang:num_requests_total", "sim_requests_total"),
+}
+HISTOGRAMS = {
+    "ttft_s": ("vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds"),
+    "queue_s": ("vllm:request_queue_time_seconds", "sglang:queue_time_seconds"),
+    "latency_s": ("vllm:e2e_request_latency_seconds", "sglang:e2e_request_latency_seconds"),
+    "tpot_s": ("vllm:request_time_per_output_token_seconds", "vllm:time_per_output_token_seconds",
+               "sglang:time_per_output_token_seconds"),
+}
+
+
+def metrics_url(endpoint_url: str) -> str:
+    """``http://host:port/metrics`` for an endpoint URL like ``http://host:port/v1/completions``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint_url)
+    return f"{parts.scheme}://{parts.netloc}/metrics"
+
+
+def parse(text: str) -> dict[str, float]:
+    """Sample name -> value, summed over label sets (one model per server)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
+    return values
+
+
+def difference(before: dict[str, float], after: dict[str, float], duration_s: float) -> dict[str, Any]:
+    """The server's view of one sweep point."""
+    delta = {name: after[name] - before.get(name, 0.0) for name in after}
+    result: dict[str, Any] = {}
+    for ours, names in COUNTERS.items():
+        for name in names:
+            if name in delta:
+                result[ours] = delta[name]
+                break
+    if "generation_tokens" in result and duration_s > 0:
+        result["generation_tokens_per_s"] = result["generation_tokens"] / duration_s
+    for ours, names in HISTOGRAMS.items():
+        for name in names:
+            count = delta.get(f"{name}_count")
+            if count:
+                result[f"{ours}_mean"] = delta.get(f"{name}_sum", 0.0) / count
+                break
+    return result
+
+
+async def scrape(session: Any, url: str) -> dict[str, float] | None:
+    """One scrape; None (and the point goes on) if the endpoint does not answer."""
+    try:
+        async with session.get(url) as response:
+            if response.status != 200:
+                return None
+            return parse(await response.text())
+    except Exception:  # metrics are a bonus: never fail a run over them
+        return None
