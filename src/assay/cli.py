@@ -161,6 +161,7 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
     out.add_argument("--log-every-n-query", type=int, default=10, help="log interim figures every N requests (0: never)")
     out.add_argument("--percentiles", nargs="+", type=float, help="percentiles to report (default 10 25 50 66 75 80 90 95 98 99)")
     out.add_argument("--quiet", action="store_true", help="no progress bar or per-point tables")
+    out.add_argument("--no-html", dest="html", action="store_false", help="skip report.html and plots/*.png")
 
 
 def _number(text: str) -> int | float:
@@ -258,7 +259,7 @@ def _perf(args: argparse.Namespace) -> int:
         connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
         log_every_n_query=args.log_every_n_query, outputs_dir=args.outputs_dir, name=args.name,
         test_connection=args.test_connection, engine=args.engine, engine_model=args.engine_model,
-        quiet=args.quiet,
+        quiet=args.quiet, html=args.html,
     )
     if args.percentiles:
         kwargs["percentiles"] = args.percentiles
@@ -276,10 +277,35 @@ def _console() -> Any:
 def _perf_report(argv: Sequence[str]) -> int:
     parser = _Parser(prog="assay perf report", description="Re-print the report of a stored perf run.")
     parser.add_argument("run_dir", help="a run directory (holding run.json)")
+    parser.add_argument("--html", action="store_true", help="also (re)write report.html and plots/*.png")
     args = parser.parse_args(argv)
     from assay.perf import report_run
 
     report_run(args.run_dir, console=_console())
+    if args.html:
+        from assay.perf.html import write_html_report
+
+        print(f"HTML report: {write_html_report(args.run_dir)}")
+    return 0
+
+
+def _perf_compare(argv: Sequence[str]) -> int:
+    parser = _Parser(prog="assay perf compare", description="Show perf runs side by side: a table and overlaid curves.")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--output", help="folder for compare.html and PNGs (default: ./compare-<timestamp>)")
+    args = parser.parse_args(argv)
+    if len(args.run_dirs) < 2:
+        parser.error("give at least two run directories")
+    import time
+
+    from assay.perf.html import compare_runs
+    from assay.perf.report import compare_table
+
+    output = args.output or f"compare-{time.strftime('%Y%m%d_%H%M%S')}"
+    page, series = compare_runs(args.run_dirs, output)
+    console = _console()
+    console.print(compare_table(series))
+    print(f"Comparison: {page}")
     return 0
 
 
@@ -310,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments[:2] == ["perf", "report"]:
             return _perf_report(arguments[2:])
+        if arguments[:2] == ["perf", "compare"]:
+            return _perf_compare(arguments[2:])
         parser = build_parser()
         args = parser.parse_args(arguments)
         if args.command == "perf":

@@ -103,6 +103,8 @@ class PerfConfig:
     engine_model: str = "smollm2"
     """For ``engine``: ``smollm2``, ``tiny`` or a path to a ``.gguf`` file."""
     quiet: bool = False
+    html: bool = True
+    """Write report.html and plots/*.png into the run directory at the end."""
 
     def __init__(self, **kwargs: Any) -> None:
         init_fields(self, kwargs)

@@ -242,6 +242,23 @@ def prompt_check_line(points: list[dict[str, Any]]) -> Text | None:
     )
 
 
+def compare_table(series: list[tuple[str, list[dict[str, Any]]]]) -> Table:
+    """Runs side by side: one row per (run, sweep point)."""
+    table = Table(title="Perf runs compared", box=box.HEAVY_HEAD, title_justify="left")
+    for header in ("Run", "Point", "RPS", "Gen. toks/s", "Avg Lat.(s)", "P99 Lat.(s)", "Avg TTFT(s)", "P99 TTFT(s)",
+                   "Avg TPOT(s)", "P99 TPOT(s)", "Success Rate"):
+        table.add_column(header, justify="left" if header in ("Run", "Point") else "right")
+    for label, points in series:
+        for p in points:
+            table.add_row(label, _point_label(p), _s(p["rps"], 2), _s(p["output_throughput"], 2),
+                          _s(p["latency_s"].get("mean")), _s(p["latency_s"].get("p99")),
+                          _s(p["ttft_s"].get("mean")), _s(p["ttft_s"].get("p99")),
+                          _s(p["tpot_s"].get("mean"), 4), _s(p["tpot_s"].get("p99"), 4),
+                          f"{p['success_rate'] * 100:.1f}%")
+        table.add_section()
+    return table
+
+
 def print_report(run: dict[str, Any], summary: dict[str, Any], console: Console | None = None,
                  *, per_point: bool = True) -> str:
     """Print the report and return it as plain text (saved as report.txt)."""

@@ -143,6 +143,10 @@ class _Run:
 
         text = print_report(run, summary, self.console, per_point=False)
         (run_dir / REPORT_FILE).write_text(text, encoding="utf-8")
+        if self.config.html and summary["points"]:
+            from assay.perf.html import write_html_report
+
+            self.console.print(f"HTML report: {write_html_report(run_dir)}")
         if status == "interrupted":
             raise KeyboardInterrupt
         if points and all(p["succeeded"] == 0 for p in points):
