@@ -123,6 +123,7 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
     load.add_argument("--warmup-s", type=float, default=0.0, help="requests started in a point's first N s are not measured")
     load.add_argument("--cooldown-s", type=float, default=0.0, help="with --duration: nor those started in its last N s")
     load.add_argument("--slo", help='service-level objectives, e.g. "ttft_p99<=2s,tpot_p99<=50ms": goodput per point')
+    load.add_argument("--workers", type=int, default=1, help="client processes sharing each point's requests")
     load.add_argument("--server-metrics", nargs="?", const="auto",
                       help="scrape Prometheus /metrics around each point (default URL: the server's own)")
     load.add_argument("--slo-search", choices=["concurrency", "rate"],
@@ -249,7 +250,7 @@ def _perf(args: argparse.Namespace) -> int:
         api_key=args.api_key or os.environ.get("ASSAY_API_KEY"), headers=dict(args.headers),
         parallel=args.parallel, number=args.number, rate=args.rate, burstiness=args.burstiness,
         duration=args.duration, ramp_up=args.ramp_up, warmup_s=args.warmup_s, cooldown_s=args.cooldown_s,
-        slo=args.slo, server_metrics=args.server_metrics, slo_search=args.slo_search, search_range=args.search_range,
+        slo=args.slo, workers=args.workers, server_metrics=args.server_metrics, slo_search=args.slo_search, search_range=args.search_range,
         search_repeats=args.search_repeats, dataset=args.dataset, dataset_path=args.dataset_path,
         tokenizer_path=args.tokenizer_path, tokenizer_hub=args.tokenizer_hub,
         min_prompt_length=args.min_prompt_length, max_prompt_length=args.max_prompt_length,

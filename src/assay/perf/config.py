@@ -69,6 +69,8 @@ class PerfConfig:
     """Service-level objectives, e.g. ``"ttft_p99<=2s,tpot_p99<=50ms"``: goodput and pass/fail per point."""
     server_metrics: str | None = None
     """A Prometheus ``/metrics`` URL to scrape around each point, or ``"auto"`` (the server's own)."""
+    workers: int = 1
+    """Client processes to spread each point's requests over (one schedule, merged records)."""
     slo_search: str | None = None
     """``"concurrency"`` or ``"rate"``: instead of the sweep, find the highest value that meets ``slo``."""
     search_range: list[float] = field(default_factory=lambda: [1.0, 256.0])
@@ -168,6 +170,10 @@ class PerfConfig:
             from assay.perf.slo import parse_slo
 
             parse_slo(self.slo)
+        if self.workers < 1:
+            raise ConfigError(f"workers: must be >= 1, got {self.workers}")
+        if self.workers > 1 and self.number is None and (self.rate is None or self.duration is None):
+            raise ConfigError("workers: give --number (prompts are made up front and shared out to the workers)")
         if self.slo_search is not None:
             if self.slo_search not in ("concurrency", "rate"):
                 raise ConfigError(f"slo_search: 'concurrency' or 'rate', got {self.slo_search!r}")

@@ -207,8 +207,19 @@ class _Run:
 
         return cycle_stream(self.file_requests, count, config.max_tokens)
 
-    def _client(self, origin_perf_ns: int, origin_epoch_ns: int) -> OpenAIClient:
+    def _client_args(self, origin_perf_ns: int, origin_epoch_ns: int) -> dict[str, Any]:
+        """Arguments of the client (picklable: workers build their own from them)."""
         config = self.config
+        assert config.url and config.model
+        return dict(
+            url=config.url, model=config.model, api_key=config.api_key, headers=config.headers,
+            stream=config.stream, temperature=config.temperature, top_p=config.top_p, min_tokens=config.min_tokens,
+            extra_body=config.extra_args, continuous_usage=config.continuous_usage,
+            connect_timeout_s=config.connect_timeout, read_timeout_s=config.read_timeout,
+            max_connections=0, origin_perf_ns=origin_perf_ns, origin_epoch_ns=origin_epoch_ns,
+        )
+
+    def _client(self, origin_perf_ns: int, origin_epoch_ns: int) -> OpenAIClient:
         count = None
         if self.tokenizer is not None:
             tokenizer = self.tokenizer
@@ -216,15 +227,7 @@ class _Run:
             def count(text: str) -> int:
                 return len(tokenizer.encode(text))
 
-        assert config.url and config.model
-        return OpenAIClient(
-            config.url, config.model, api_key=config.api_key, headers=config.headers, stream=config.stream,
-            temperature=config.temperature, top_p=config.top_p, min_tokens=config.min_tokens,
-            extra_body=config.extra_args, continuous_usage=config.continuous_usage,
-            connect_timeout_s=config.connect_timeout, read_timeout_s=config.read_timeout,
-            max_connections=0, origin_perf_ns=origin_perf_ns, origin_epoch_ns=origin_epoch_ns,
-            count_tokens=count,
-        )
+        return OpenAIClient(**self._client_args(origin_perf_ns, origin_epoch_ns), count_tokens=count)
 
     async def _sweep(self, writer: RecordWriter, points: list[dict[str, Any]], origin_perf_ns: int,
                      origin_epoch_ns: int) -> None:
@@ -386,6 +389,10 @@ class _Run:
         def time_left() -> bool:
             return duration_ns is None or time.perf_counter_ns() - loop_start < duration_ns
 
+        if config.workers > 1 and phase == "measure":
+            with progress:
+                health = await asyncio.to_thread(self._run_point_in_workers, client, spec, requests, finish)
+            return records, health
         monitor.start()
         with progress:
             if spec.rate is None:
@@ -450,6 +457,34 @@ class _Run:
             task.add_done_callback(in_flight.discard)
         if in_flight:
             await asyncio.gather(*in_flight)
+
+    def _run_point_in_workers(self, client: OpenAIClient, spec: PointSpec,
+                              requests: Iterator[ChatOrCompletionRequest], finish: Any) -> ClientHealth:
+        """The point's requests, shared out round-robin to ``workers`` processes on one schedule."""
+        from assay.perf.workers import WorkerJob, merge_health, run_jobs, split_evenly
+
+        config = self.config
+        items: list[tuple[int, ChatOrCompletionRequest, int | None]]
+        if spec.rate is None:
+            concurrency = spec.concurrency or 1
+            workers = min(config.workers, concurrency)
+            items = [(self._take_index(), request, None) for request in requests]
+            slots = split_evenly(concurrency, workers)
+        else:
+            offsets = arrival_offsets(
+                spec.number if spec.number is not None else 10**9, spec.rate, burstiness=config.burstiness,
+                ramp_up_s=config.ramp_up, seed=config.seed * 1000 + spec.index, duration_s=spec.duration,
+            )
+            workers = config.workers
+            items = [(self._take_index(), request, int(offset * 1e9)) for offset, request in zip(offsets, requests)]
+            slots = split_evenly(spec.concurrency, workers) if spec.concurrency else [0] * workers
+        args = self._client_args(client.origin_perf_ns, client.origin_epoch_ns)
+        jobs = [
+            WorkerJob(client_args=args, items=items[k::workers], concurrency=slots[k], point=spec.index,
+                      phase="measure", window_ns=None if spec.duration is None else int(spec.duration * 1e9))
+            for k in range(workers)
+        ]
+        return merge_health(run_jobs(jobs, finish))
 
     def _take_index(self) -> int:
         index = self.next_index

@@ -1,0 +1,165 @@
+"""``--workers N``: one sweep point's requests spread over N client processes, on one schedule.
+
+The parent makes every request (prompts, indices) and, for open loop, every send time; it
+hands each worker its share and a common start instant on the machine-wide monotonic clock
+(``perf_counter_ns`` is CLOCK_MONOTONIC, shared by all processes), so a rate means the same
+thing with 1 or 8 workers. Workers stream their records back as they finish; the parent is
+the only writer of ``requests.jsonl`` and computes metrics over all requests at once
+(percentiles of the union, never averages of per-worker numbers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import msgspec
+
+from assay.client.openai import ChatOrCompletionRequest
+from assay.client.records import RequestRecord
+from assay.perf.schedule import ClientHealth, LoopMonitor
+
+
+@dataclass
+class WorkerJob:
+    """Everything one worker process needs (sent pickled at start)."""
+
+    client_args: dict[str, Any]
+    items: list[tuple[int, ChatOrCompletionRequest, int | None]]
+    """(index, request, send time in ns after the common start, or None for closed loop)."""
+    concurrency: int
+    """Closed loop: this worker's slots. Open loop: its cap on requests in flight (0: none)."""
+    point: int
+    phase: str
+    window_ns: int | None
+    """Length of the point's sending window (``duration``), if any."""
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def _worker_main(job: WorkerJob, connection: Connection) -> None:
+    """Entry point of a worker process."""
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover
+        runner = asyncio.Runner()
+    encode = msgspec.json.Encoder().encode
+    with runner:
+        health = runner.run(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
+    connection.send_bytes(b"HEALTH" + msgspec.json.encode(asdict(health)))
+    connection.close()
+
+
+async def _work(job: WorkerJob, connection: Connection, emit: Callable[[RequestRecord], None]) -> ClientHealth:
+    from assay.client.openai import OpenAIClient
+
+    monitor = LoopMonitor()
+    async with OpenAIClient(**job.client_args) as client:
+        connection.send_bytes(b"READY")
+        # Every worker got here: the parent now names the common start instant.
+        start_ns = int(await asyncio.get_running_loop().run_in_executor(None, connection.recv))
+        delay = (start_ns - time.perf_counter_ns()) / 1e9
+        if delay > 0:
+            await asyncio.sleep(delay)
+        monitor.start()
+        deadline = None if job.window_ns is None else start_ns + job.window_ns
+
+        def open_window() -> bool:
+            return deadline is None or time.perf_counter_ns() < deadline
+
+        if all(scheduled is None for _, _, scheduled in job.items):
+            queue = iter(job.items)
+
+            async def slot() -> None:
+                for index, request, _ in queue:
+                    if not open_window():
+                        return
+                    emit(await client.send(request, index=index, point=job.point, phase=job.phase,
+                                           concurrency=job.concurrency))
+
+            await asyncio.gather(*(slot() for _ in range(max(1, min(job.concurrency, len(job.items))))))
+        else:
+            slots = asyncio.Semaphore(job.concurrency) if job.concurrency else None
+            tasks = []
+
+            async def one(index: int, request: ChatOrCompletionRequest, scheduled: int) -> None:
+                if slots is None:
+                    emit(await client.send(request, index=index, point=job.point, phase=job.phase,
+                                           concurrency=0, scheduled_ns=scheduled))
+                    return
+                async with slots:
+                    emit(await client.send(request, index=index, point=job.point, phase=job.phase,
+                                           concurrency=job.concurrency, scheduled_ns=scheduled))
+
+            for index, request, offset in job.items:
+                assert offset is not None
+                scheduled = start_ns + offset
+                delay = (scheduled - time.perf_counter_ns()) / 1e9
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not open_window():
+                    break
+                tasks.append(asyncio.get_running_loop().create_task(one(index, request, scheduled)))
+            if tasks:
+                await asyncio.gather(*tasks)
+    return await monitor.stop()
+
+
+def run_jobs(jobs: list[WorkerJob], on_record: Callable[[RequestRecord], None]) -> list[ClientHealth]:
+    """Start one process per job, relay records to ``on_record`` as they arrive, return each worker's health."""
+    context = multiprocessing.get_context("spawn")
+    decoder = msgspec.json.Decoder(RequestRecord)
+    processes, connections = [], []
+    for job in jobs:
+        parent_end, child_end = context.Pipe(duplex=True)
+        process = context.Process(target=_worker_main, args=(job, child_end), daemon=True)
+        process.start()
+        child_end.close()
+        processes.append(process)
+        connections.append(parent_end)
+    for connection in connections:  # wait until every worker is up, then start them all at once
+        if connection.recv_bytes() != b"READY":
+            raise RuntimeError("a perf worker failed to start")
+    start_ns = time.perf_counter_ns() + 50_000_000
+    for connection in connections:
+        connection.send(start_ns)
+    healths: list[ClientHealth] = []
+    open_connections: list[Any] = list(connections)
+    while open_connections:
+        for ready in wait(open_connections):
+            connection = ready  # type: ignore[assignment]
+            try:
+                message = connection.recv_bytes()
+            except EOFError:
+                open_connections.remove(connection)
+                continue
+            if message.startswith(b"HEALTH"):
+                healths.append(ClientHealth(**msgspec.json.decode(message[6:])))
+            else:
+                on_record(decoder.decode(message))
+    for process in processes:
+        process.join()
+    return healths
+
+
+def merge_health(healths: list[ClientHealth]) -> ClientHealth:
+    """The busiest worker's event-loop lag and CPU (each worker is a process of its own)."""
+    if not healths:
+        return ClientHealth(0.0, 0.0, 0.0)
+    return ClientHealth(
+        loop_lag_p99_ms=max(h.loop_lag_p99_ms for h in healths),
+        loop_lag_max_ms=max(h.loop_lag_max_ms for h in healths),
+        cpu_percent=max(h.cpu_percent for h in healths),
+    )
+
+
+__all__ = ["WorkerJob", "merge_health", "run_jobs", "split_evenly"]
