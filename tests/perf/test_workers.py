@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from assay import PerfConfig, run_perf
@@ -39,5 +41,5 @@ def test_two_workers_match_one_process(tmp_path, load):
     assert b["latency_s"]["p99"] == pytest.approx(float(np.percentile(latencies, 99)))
     if "rate" in load:  # one schedule: the send times interleave across workers like one process's
         scheduled = sorted(r.scheduled_ns for r in two_records)
-        gaps = [y - x for x, y in zip(scheduled, scheduled[1:])]
+        gaps = [y - x for x, y in itertools.pairwise(scheduled)]
         assert sum(gaps) / len(gaps) / 1e9 == pytest.approx(1 / 60, rel=0.35)
