@@ -32,6 +32,11 @@ def _pyplot() -> Any:
     return plt
 
 
+def _legend(ax: Any) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
 def _x_axis(points: list[dict[str, Any]]) -> tuple[list[float], str]:
     if any(p.get("rate") is not None for p in points):
         return [float(p["rate"]) for p in points], "request rate (req/s)"
@@ -62,7 +67,7 @@ def sweep_figures(series: list[tuple[str, list[dict[str, Any]]]], png_dir: Path 
     axes[0].set(title="Requests per second", xlabel=xlabel, ylabel="req/s")
     axes[1].set(title="Output tokens per second", xlabel=xlabel, ylabel="tok/s")
     for ax in axes:
-        ax.legend(fontsize=7)
+        _legend(ax)
     figures["throughput"] = _save(fig, "throughput", png_dir)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -74,7 +79,7 @@ def sweep_figures(series: list[tuple[str, list[dict[str, Any]]]], png_dir: Path 
                 ax.plot(xs, ys, linestyle=style, marker="o", markersize=3,
                         label=f"{label} {key}" if len(series) > 1 else key)
         ax.set(title=f"{title} percentiles", xlabel=xlabel, ylabel="ms")
-        ax.legend(fontsize=7)
+        _legend(ax)
     figures["latency"] = _save(fig, "latency", png_dir)
     return figures
 
@@ -98,7 +103,7 @@ def request_figures(records: list[RequestRecord], points: list[dict[str, Any]], 
     axes[0].set(title="TTFT distribution", xlabel="ms", ylabel="requests")
     axes[1].set(title="TPOT distribution", xlabel="ms", ylabel="requests")
     for ax in axes:
-        ax.legend(fontsize=7)
+        _legend(ax)
     figures["distributions"] = _save(fig, "distributions", png_dir)
 
     shown = sorted(records, key=lambda r: r.start_ns)[:TIMELINE_LIMIT]
