@@ -7,6 +7,6 @@ Public surface:
 """
 
 from assay.engines.llama_server import LlamaServer, ensure_llama_server
-from assay.engines.models import ensure_smollm2, make_tiny_model, resolve_engine_model
+from assay.engines.models import ensure_smollm2, make_tiny_model, resolve_engine_model, start_local_engine
 
-__all__ = ["LlamaServer", "ensure_llama_server", "ensure_smollm2", "make_tiny_model", "resolve_engine_model"]
+__all__ = ["LlamaServer", "ensure_llama_server", "ensure_smollm2", "make_tiny_model", "resolve_engine_model", "start_local_engine"]

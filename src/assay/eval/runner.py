@@ -61,16 +61,12 @@ def run_eval(config: TaskConfig, console: Console | None = None) -> EvalResult:
 
 def _start_engine(config: TaskConfig, stack: contextlib.ExitStack, console: Console) -> TaskConfig:
     import dataclasses
-    import tempfile
 
-    from assay.engines import LlamaServer, resolve_engine_model
+    from assay.engines import start_local_engine
 
-    scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
-    path, alias = resolve_engine_model(config.engine_model, scratch)
     parallel = max(1, min(config.eval_batch_size, 8))
-    server = LlamaServer(path, alias=alias, parallel=parallel, context_size=parallel * 4096)
-    console.print(f"[dim]Starting llama-server with {path.name}…[/dim]")
-    stack.enter_context(server)
+    server, alias = start_local_engine(stack, config.engine_model, parallel=parallel, context_size=parallel * 4096,
+                                       say=console.print)
     values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     values.update(api_url=server.base_url, model=config.model or alias, engine=None)
     return TaskConfig(**values)

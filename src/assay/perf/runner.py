@@ -60,24 +60,18 @@ def run_perf(config: PerfConfig, console: Console | None = None) -> PerfResult:
 
 
 def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Console) -> PerfConfig:
-    import tempfile
+    from assay.engines import start_local_engine
 
-    from assay.engines import LlamaServer, resolve_engine_model
-
-    scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
-    model_path, alias = resolve_engine_model(config.engine_model, scratch)
     parallel = max(1, min(max(config.parallel or [8]), 8))
     context = max(4096, parallel * (config.max_prompt_length + config.max_tokens + 64))
-    server = LlamaServer(model_path, alias=alias, parallel=parallel, context_size=context)
-    console.print(f"[dim]Starting llama-server with {model_path.name} on port {server.port}…[/dim]")
-    stack.enter_context(server)
-    console.print(f"[dim]llama-server ready at {server.base_url}[/dim]")
+    server, alias = start_local_engine(stack, config.engine_model, parallel=parallel, context_size=context,
+                                       say=console.print)
     return replace(
         config,
         # --url with --engine only picks the endpoint kind; the host is the engine's.
         url=f"{server.base_url}/{'chat/completions' if endpoint_kind(config.url or '') == 'chat' else 'completions'}",
         model=config.model or alias,
-        tokenizer_path=config.tokenizer_path or str(model_path),
+        tokenizer_path=config.tokenizer_path or str(server.model_path),
         engine=None,
     )
 
