@@ -49,7 +49,7 @@ def bootstrap(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> 
     return (float(low), float(high))
 
 
-def score_group(records: Iterable[SampleRecord], repeats: int) -> dict[str, Any]:
+def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Sequence[str] = ()) -> dict[str, Any]:
     """Metrics of one subset (or of all subsets together)."""
     by_sample: dict[str, list[SampleRecord]] = defaultdict(list)
     for record in records:
@@ -84,6 +84,16 @@ def score_group(records: Iterable[SampleRecord], repeats: int) -> dict[str, Any]
         "mean_latency_s": sum(latency) / len(latency) if latency else None,
         "completion_tokens": completion_tokens,
     }
+    for name in extra_metrics:  # further per-generation scores: the same mean over samples, same CI
+        means = []
+        for rows in by_sample.values():
+            scores = [r.scores[name] for r in rows if r.verdict != "error" and name in r.scores]
+            if scores:
+                means.append(sum(scores) / len(scores))
+        if means:
+            result[name] = sum(means) / len(means)
+            binary = all(v in (0.0, 1.0) for v in means) and all(n == 1 for n, _ in counts)
+            result["ci95"][name] = list(wilson(sum(means), len(means)) if binary else bootstrap(means))
     for k in range(2, repeats + 1):
         eligible = [(n, c) for n, c in counts if n >= k]
         values = [pass_at_k(n, c, k) for n, c in eligible]
@@ -93,12 +103,14 @@ def score_group(records: Iterable[SampleRecord], repeats: int) -> dict[str, Any]
     return result
 
 
-def benchmark_report(records: Sequence[SampleRecord], *, subsets: Sequence[str], repeats: int) -> dict[str, Any]:
+def benchmark_report(
+    records: Sequence[SampleRecord], *, subsets: Sequence[str], repeats: int, extra_metrics: Sequence[str] = ()
+) -> dict[str, Any]:
     """``{"subsets": {name: metrics}, "overall": metrics}`` for one benchmark."""
     report: dict[str, Any] = {"subsets": {}}
     for subset in subsets:
         rows = [r for r in records if r.subset == subset]
         if rows:
-            report["subsets"][subset] = score_group(rows, repeats)
-    report["overall"] = score_group(records, repeats)
+            report["subsets"][subset] = score_group(rows, repeats, extra_metrics)
+    report["overall"] = score_group(records, repeats, extra_metrics)
     return report

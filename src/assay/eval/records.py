@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import msgspec
 
@@ -30,6 +30,8 @@ class SampleRecord(msgspec.Struct, kw_only=True):
     repeat: int
     messages: list[dict[str, str]]
     gold: str
+    meta: dict[str, Any] = {}
+    """What the benchmark needs to judge again (choices and their order, tests, instructions)."""
     response: str | None = None
     """The answer text exactly as the server sent it (``content``)."""
     reasoning_content: str | None = None
@@ -42,6 +44,8 @@ class SampleRecord(msgspec.Struct, kw_only=True):
     verdict: str = "error"
     """``correct``, ``wrong``, ``truncated`` or ``error``."""
     score: float = 0.0
+    scores: dict[str, float] = {}
+    """Further per-generation scores a benchmark defines (e.g. IFEval's four accuracies)."""
     method: str = ""
     finish_reason: str | None = None
     prompt_tokens: int | None = None

@@ -283,7 +283,7 @@ async def judge(
 
     record = SampleRecord(
         key=record_key(name, sample.subset, sample.id, repeat), benchmark=name, subset=sample.subset,
-        sample_id=sample.id, repeat=repeat, messages=sample.messages, gold=sample.gold,
+        sample_id=sample.id, repeat=repeat, messages=sample.messages, gold=sample.gold, meta=sample.meta,
         finished_epoch_s=time.time(), attempts=attempts,
     )
     if stored is not None:
@@ -307,14 +307,12 @@ async def judge(
         return record
     record.reasoning, answer_text, unclosed = split_reasoning(record.response or "", record.reasoning_content)
     record.answer_text = answer_text
-    extracted, how = (None, "unclosed-think") if unclosed else benchmark.extract(answer_text)
-    record.extracted = extracted
-    if extracted is None:
-        record.verdict = "truncated" if record.finish_reason == "length" else "wrong"
-        record.score, record.method = 0.0, how
-        return record
-    equal, check = await checker.equivalent_async(sample.gold, extracted)
-    record.verdict, record.score, record.method = ("correct" if equal else "wrong"), float(equal), f"{how}/{check}"
+    # An unclosed <think> means the text is all reasoning: there is no answer to judge.
+    judgement = await benchmark.judge(sample, "" if unclosed else answer_text,
+                                      finish_reason=record.finish_reason, checker=checker)
+    record.extracted = judgement.extracted
+    record.verdict, record.score, record.scores = judgement.verdict, judgement.score, dict(judgement.scores)
+    record.method = "unclosed-think" if unclosed and judgement.extracted is None else judgement.method
     return record
 
 
@@ -330,7 +328,8 @@ def write_reports(run_dir: Path, console: Console | None = None, *, print_it: bo
     for name in config["datasets"]:
         rows = [r for r in records if r.benchmark == name]
         subsets = (config.get("dataset_args", {}).get(name, {}) or {}).get("subset_list") or run["benchmarks"][name]["subsets"]
-        reports[name] = benchmark_report(rows, subsets=subsets, repeats=int(config.get("repeats", 1)))
+        reports[name] = benchmark_report(rows, subsets=subsets, repeats=int(config.get("repeats", 1)),
+                                         extra_metrics=run["benchmarks"][name].get("metrics", [])[1:])
     model = str(config.get("model"))
     write_json_atomic(run_dir / REPORT_JSON, {"schema_version": 1, "model": model, "reports": reports})
     (run_dir / REPORT_MD).write_text(markdown_table(model, reports), encoding="utf-8")
@@ -354,7 +353,7 @@ def rescore(run_dir: str | Path, console: Console | None = None) -> dict[str, di
         out = {}
         for key, record in records.items():
             benchmark = get_benchmark(record.benchmark)
-            sample = Sample(record.sample_id, record.subset, record.messages, record.gold, "")
+            sample = Sample(record.sample_id, record.subset, record.messages, record.gold, "", record.meta)
             out[key] = await judge(benchmark, record.benchmark, sample, record.repeat, None, record.attempts,
                                    checker, stored=record)
         return out

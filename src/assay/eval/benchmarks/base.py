@@ -32,6 +32,8 @@ class Verdict:
     extracted: str | None
     method: str
     """How the answer was found and compared (``boxed/normalized``, ``phrase/math-verify``, ...)."""
+    scores: dict[str, float] = field(default_factory=dict)
+    """Further metrics of this generation, named as in ``Benchmark.metrics[1:]``."""
 
 
 class Benchmark:
@@ -48,6 +50,7 @@ class Benchmark:
     """True: each subset is a hub config (AIME 2025 I/II). False: one config, subsets from a field."""
     hub_config: ClassVar[str | None] = None
     metrics: ClassVar[tuple[str, ...]] = ("AveragePass@1",)
+    """The first is the primary score (``Verdict.score``); the others come from ``Verdict.scores``."""
     prompt_template: ClassVar[str] = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
     local_files: ClassVar[tuple[str, ...]] = ("{subset}.jsonl", "{split}.jsonl", "{config}/{split}.jsonl", "{split}-*.parquet")
     """Where the rows sit in a local folder, tried in order ({subset}, {split}, {config} filled in)."""
@@ -91,6 +94,19 @@ class Benchmark:
         from assay.eval.scoring import extract_final_answer
 
         return extract_final_answer(answer_text)
+
+    async def judge(self, sample: Sample, answer_text: str, *, finish_reason: str | None, checker: Any) -> Verdict:
+        """Judge the answer part of one response (reasoning already removed).
+
+        The default is math: extract the final answer, then compare it with the gold answer
+        (``checker`` is a :class:`~assay.eval.scoring.MathChecker`). A response with no answer
+        that hit the length limit is ``truncated``.
+        """
+        extracted, how = self.extract(answer_text) if answer_text else (None, "none")
+        if extracted is None:
+            return Verdict("truncated" if finish_reason == "length" else "wrong", 0.0, None, how)
+        equal, check = await checker.equivalent_async(sample.gold, extracted)
+        return Verdict("correct" if equal else "wrong", float(equal), extracted, f"{how}/{check}")
 
     def describe(self) -> dict[str, Any]:
         return {
