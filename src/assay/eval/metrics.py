@@ -85,14 +85,18 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
         "completion_tokens": completion_tokens,
     }
     for name in extra_metrics:  # further per-generation scores: the same mean over samples, same CI
-        means = []
+        # A score may carry a weight (``<name>__weight``, e.g. IFEval's instruction count): then
+        # the metric is the weighted mean (micro average), as its paper defines it.
+        means, weights = [], []
         for rows in by_sample.values():
-            scores = [r.scores[name] for r in rows if r.verdict != "error" and name in r.scores]
-            if scores:
-                means.append(sum(scores) / len(scores))
+            judged = [r for r in rows if r.verdict != "error" and name in r.scores]
+            if judged:
+                means.append(sum(r.scores[name] for r in judged) / len(judged))
+                weights.append(sum(r.scores.get(f"{name}__weight", 1.0) for r in judged) / len(judged))
         if means:
-            result[name] = sum(means) / len(means)
-            binary = all(v in (0.0, 1.0) for v in means) and all(n == 1 for n, _ in counts)
+            total = sum(weights)
+            result[name] = sum(m * w for m, w in zip(means, weights)) / total if total else 0.0
+            binary = all(v in (0.0, 1.0) for v in means) and all(w == 1.0 for w in weights)
             result["ci95"][name] = list(wilson(sum(means), len(means)) if binary else bootstrap(means))
     for k in range(2, repeats + 1):
         eligible = [(n, c) for n, c in counts if n >= k]
