@@ -89,10 +89,10 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
         # the metric is the weighted mean (micro average), as its paper defines it.
         means, weights = [], []
         for rows in by_sample.values():
-            judged = [r for r in rows if r.verdict != "error" and name in r.scores]
-            if judged:
-                means.append(sum(r.scores[name] for r in judged) / len(judged))
-                weights.append(sum(r.scores.get(f"{name}__weight", 1.0) for r in judged) / len(judged))
+            scored = [r for r in rows if r.verdict != "error" and name in r.scores]
+            if scored:
+                means.append(sum(r.scores[name] for r in scored) / len(scored))
+                weights.append(sum(r.scores.get(f"{name}__weight", 1.0) for r in scored) / len(scored))
         if means:
             total = sum(weights)
             result[name] = sum(m * w for m, w in zip(means, weights)) / total if total else 0.0
