@@ -19,13 +19,18 @@ HUBS = ("huggingface", "modelscope", "local")
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL / JSONL.gz / JSON / Parquet file."""
+    """Rows of a JSONL / JSONL.gz / JSON / CSV / Parquet file."""
     name = path.name
     try:
         if name.endswith(".parquet"):
             import pyarrow.parquet as pq
 
             return [dict(row) for row in pq.read_table(path).to_pylist()]
+        if name.endswith(".csv"):
+            import csv
+
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                return [dict(row) for row in csv.DictReader(handle)]
         opener = gzip.open if name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
             if name.endswith((".jsonl", ".jsonl.gz")):

@@ -11,14 +11,16 @@ from rich.table import Table
 HEADERS = ["Model", "Dataset", "Metric", "Subset", "Num", "Score", "Cat.0", "95% CI", "Truncated", "Errors"]
 
 
-def table_rows(model: str, reports: dict[str, dict[str, Any]]) -> list[list[str]]:
+def table_rows(model: str, reports: dict[str, dict[str, Any]],
+               categories: dict[str, dict[str, str]] | None = None) -> list[list[str]]:
     """One row per (benchmark, metric, subset) plus OVERALL, EvalScope's columns first."""
     rows: list[list[str]] = []
     for benchmark, report in reports.items():
         overall = report["overall"]
         metrics = ["AveragePass@1", *sorted((k for k in overall if k.startswith("pass@")), key=lambda k: int(k.split("@")[1]))]
         for metric in metrics:
-            groups = [(name, data, "default") for name, data in report["subsets"].items()]
+            names = (categories or {}).get(benchmark, {})
+            groups = [(name, data, names.get(name, "default")) for name, data in report["subsets"].items()]
             groups.append(("OVERALL", overall, "-"))
             for subset, data, category in groups:
                 if metric not in data:
@@ -32,8 +34,9 @@ def table_rows(model: str, reports: dict[str, dict[str, Any]]) -> list[list[str]
     return rows
 
 
-def markdown_table(model: str, reports: dict[str, dict[str, Any]]) -> str:
-    rows = table_rows(model, reports)
+def markdown_table(model: str, reports: dict[str, dict[str, Any]],
+                   categories: dict[str, dict[str, str]] | None = None) -> str:
+    rows = table_rows(model, reports, categories)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEADERS)]
     numeric = {4, 5, 8, 9}
 
@@ -46,12 +49,13 @@ def markdown_table(model: str, reports: dict[str, dict[str, Any]]) -> str:
     return "\n".join([line(HEADERS), separator, *(line(r) for r in rows)]) + "\n"
 
 
-def print_table(model: str, reports: dict[str, dict[str, Any]], console: Console | None = None) -> None:
+def print_table(model: str, reports: dict[str, dict[str, Any]], console: Console | None = None,
+                categories: dict[str, dict[str, str]] | None = None) -> None:
     console = console or Console()
     table = Table(box=box.MARKDOWN, title="Evaluation results", title_justify="left")
     for i, header in enumerate(HEADERS):
         table.add_column(header, justify="right" if i in (4, 5, 8, 9) else "left")
-    for row in table_rows(model, reports):
+    for row in table_rows(model, reports, categories):
         table.add_row(*row)
     console.print(table)
     for benchmark, report in reports.items():

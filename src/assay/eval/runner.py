@@ -111,12 +111,13 @@ class _EvalRun:
                 return load_from_hub(config.dataset_hub, hub_id, config=config_name, split=split)
 
             few_shot_num = int(args.get("few_shot_num", 0))
-            few_shot: list[dict[str, Any]] = []
+            pool: list[dict[str, Any]] = []
             if few_shot_num:
                 if benchmark.few_shot_split is None:
                     raise ConfigError(f"dataset_args.{name}.few_shot_num: {name} has no few-shot split")
                 pool = rows_for(benchmark.few_shot_split, None)
-                few_shot = random.Random(config.seed).sample(pool, few_shot_num) if args.get("few_shot_random") else pool[:few_shot_num]
+                if args.get("few_shot_random"):
+                    pool = random.Random(config.seed).sample(pool, len(pool))
             samples: list[Sample] = []
             if benchmark.subsets_are_configs:
                 by_subset = {subset: rows_for(benchmark.split, subset) for subset in subsets}
@@ -127,6 +128,7 @@ class _EvalRun:
                 rows = self._limit(rows)
                 for index, row in enumerate(rows):
                     try:
+                        few_shot = benchmark.few_shot_for(pool, subset, few_shot_num) if few_shot_num else []
                         samples.append(benchmark.to_sample(row, index, subset, args.get("prompt_template"), few_shot))
                     except KeyError as exc:
                         raise AssayError(f"{name}: a row of subset {subset!r} lacks the field {exc}") from None
@@ -245,8 +247,10 @@ class _EvalRun:
 
             async def worker() -> None:
                 for name, sample, repeat in queue:
+                    benchmark = get_benchmark(name)
+                    sample = benchmark.for_repeat(sample, repeat, config.seed)
                     completion, attempts = await self._complete(client, self._request(sample, repeat))
-                    record = await judge(get_benchmark(name), name, sample, repeat, completion, attempts, checker)
+                    record = await judge(benchmark, name, sample, repeat, completion, attempts, checker)
                     journal.append(record)
                     progress.advance(record)
 
@@ -332,9 +336,10 @@ def write_reports(run_dir: Path, console: Console | None = None, *, print_it: bo
                                          extra_metrics=run["benchmarks"][name].get("metrics", [])[1:])
     model = str(config.get("model"))
     write_json_atomic(run_dir / REPORT_JSON, {"schema_version": 1, "model": model, "reports": reports})
-    (run_dir / REPORT_MD).write_text(markdown_table(model, reports), encoding="utf-8")
+    categories = {name: info.get("categories", {}) for name, info in run["benchmarks"].items()}
+    (run_dir / REPORT_MD).write_text(markdown_table(model, reports, categories), encoding="utf-8")
     if print_it:
-        print_table(model, reports, console)
+        print_table(model, reports, console, categories)
     return reports
 
 

@@ -16,7 +16,7 @@ __all__ = ["Benchmark", "Sample", "Verdict", "all_benchmarks", "get_benchmark"]
 def all_benchmarks() -> dict[str, Benchmark]:
     found: dict[str, Benchmark] = {}
     for module in pkgutil.iter_modules(__path__):
-        if module.name == "base" or module.name.startswith("_"):
+        if module.name == "base" or module.name.startswith("_"):  # _choice etc.: shared machinery
             continue
         benchmark = getattr(importlib.import_module(f"{__name__}.{module.name}"), "BENCHMARK", None)
         if isinstance(benchmark, Benchmark):

@@ -86,6 +86,18 @@ class Benchmark:
             messages=[{"role": "user", "content": prompt}], gold=self.gold(row),
         )
 
+    def for_repeat(self, sample: Sample, repeat: int, seed: int | None) -> Sample:
+        """The sample as sent for one repeat (multiple choice may shuffle its options per repeat)."""
+        return sample
+
+    def few_shot_for(self, pool: list[dict[str, Any]], subset: str, count: int) -> list[dict[str, Any]]:
+        """The few-shot examples for samples of ``subset`` (default: the first ``count`` of the pool)."""
+        return pool[:count]
+
+    def category_of(self, subset: str) -> str:
+        """The group a subset belongs to (the report's Cat.0 column)."""
+        return "default"
+
     def few_shot_prefix(self, examples: list[dict[str, Any]]) -> str:
         return "".join(f"{self.question(e)}\n{self.gold(e)}\n\n" for e in examples)
 
@@ -112,4 +124,5 @@ class Benchmark:
         return {
             "name": self.name, "description": self.description, "subsets": list(self.subsets),
             "metrics": list(self.metrics), "huggingface": self.hf_id, "modelscope": self.ms_id,
+            "categories": {subset: self.category_of(subset) for subset in self.subsets},
         }
