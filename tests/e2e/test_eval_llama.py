@@ -170,3 +170,37 @@ def test_eval_can_serve_the_local_engine_itself(tmp_path):
     rows = _table_rows(result.stdout)
     assert [r[3] for r in rows[1:]] == ["AIME2025-I", "AIME2025-II", "OVERALL"]
     assert all(r[0] == "SmolLM2-135M-Instruct" for r in rows[1:])
+
+
+def test_a_real_engine_as_judge(smollm2_server, tmp_path):
+    """SmolLM2 answers and SmolLM2 judges: the point is the plumbing, parsing and caching."""
+    from assay import TaskConfig
+    from assay.eval import rescore, run_eval
+
+    data = tmp_path / "qa.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in [
+        {"question": "What is the capital of France?", "answer": "Paris"},
+        {"question": "How many legs does a spider have?", "answer": "8"},
+        {"question": "What colour is the sky on a clear day?", "answer": "blue"},
+    ]) + "\n")
+    result = run_eval(TaskConfig(
+        model="SmolLM2-135M-Instruct", api_url=smollm2_server.base_url, datasets=["general_qa"],
+        dataset_args={"general_qa": {"local_path": str(data)}}, generation_config={"max_tokens": 24},
+        judge_model_args={"api_url": smollm2_server.base_url, "model_id": "SmolLM2-135M-Instruct",
+                          "generation_config": {"max_tokens": 8, "temperature": 0}},
+        eval_batch_size=3, quiet=True, work_dir=str(tmp_path / "out"),
+    ))
+    records = list(SampleJournal(result.run_dir).read().values())
+    assert len(records) == 3
+    for record in records:
+        assert record.judge is not None and record.judge["model"] == "SmolLM2-135M-Instruct"
+        assert isinstance(record.judge["raw"], str) and record.judge["raw"].strip()
+        if record.judge["verdict"] is None:
+            assert record.verdict == "error" and record.method == "judge-unparsable"
+        else:
+            assert record.verdict == ("correct" if record.judge["verdict"] else "wrong")
+    cache = (result.run_dir / "judge_cache.jsonl").read_text().splitlines()
+    assert len(cache) == 3
+    rescore(result.run_dir)
+    assert (result.run_dir / "judge_cache.jsonl").read_text().splitlines() == cache
+    assert all(r.judge["cached"] for r in SampleJournal(result.run_dir).read().values())

@@ -51,6 +51,10 @@ class TaskConfig:
     seed: int | None = 42
     retries: int = 5
     """Tries after the first for a retryable failure (429, 5xx, connection, timeout)."""
+    judge_model_args: dict[str, Any] | None = None
+    """An LLM judge: ``api_url``, ``model_id``, ``api_key``, ``prompt_template``, ``generation_config``."""
+    judge_strategy: str = "auto"
+    """``auto``, ``rule``, ``llm`` or ``llm_recall`` (see assay.eval.judge)."""
     engine: str | None = None
     """``"llama-server"``: assay serves ``engine_model`` itself and evaluates it."""
     engine_model: str = "smollm2"
@@ -101,6 +105,9 @@ class TaskConfig:
                 raise ConfigError(f"dataset_args.{name}.prompt_template: must contain {{question}}")
         for key, value in self.generation_config.items():
             _check_key("generation_config", key, value, GENERATION_KEYS)
+        from assay.eval.judge import validate_judge_args
+
+        validate_judge_args(self.judge_model_args, self.judge_strategy)
         if self.eval_batch_size < 1:
             raise ConfigError(f"eval_batch_size: must be >= 1, got {self.eval_batch_size}")
         if self.repeats < 1:
@@ -121,6 +128,8 @@ class TaskConfig:
     def to_public_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["api_key"] = "***" if self.api_key else None
+        if data.get("judge_model_args") and data["judge_model_args"].get("api_key"):
+            data["judge_model_args"]["api_key"] = "***"
         return data
 
 

@@ -47,6 +47,8 @@ class SampleRecord(msgspec.Struct, kw_only=True):
     scores: dict[str, float] = {}
     """Further per-generation scores a benchmark defines (e.g. IFEval's four accuracies)."""
     method: str = ""
+    judge: dict[str, Any] | None = None
+    """An LLM judge's part: ``model``, ``raw`` (its reply as sent), ``verdict``, ``cached``."""
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

@@ -172,7 +172,7 @@ class _EvalRun:
 
         checker = MathChecker()
         try:
-            _run_loop(self._work(todo, journal, checker, done))
+            _run_loop(self._work(todo, journal, checker, done, run_dir))
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -231,8 +231,8 @@ class _EvalRun:
         extra.update(generation)
         return ChatOrCompletionRequest(messages=sample.messages, max_tokens=max_tokens, extra=extra)
 
-    async def _work(self, todo: list[tuple[str, Sample, int]], journal: SampleJournal, checker: Any,
-                    done: dict[str, SampleRecord]) -> None:
+    async def _work(self, todo: list[tuple[str, Sample, int]], journal: SampleJournal, math: Any,
+                    done: dict[str, SampleRecord], run_dir: Path) -> None:
         config = self.config
         stream = bool(config.generation_config.get("stream", False))
         assert config.model is not None
@@ -242,7 +242,7 @@ class _EvalRun:
         )
         progress = _Progress(self.console, len(todo) + len(done), len(done), done, config.quiet)
         queue = iter(todo)
-        async with client:
+        async with client, _judges(config.judge_model_args, config.judge_strategy, math, run_dir) as checker:
             await self._check_service(client)
 
             async def worker() -> None:
@@ -287,7 +287,8 @@ async def judge(
 
     record = SampleRecord(
         key=record_key(name, sample.subset, sample.id, repeat), benchmark=name, subset=sample.subset,
-        sample_id=sample.id, repeat=repeat, messages=sample.messages, gold=sample.gold, meta=sample.meta,
+        sample_id=sample.id, repeat=repeat, messages=sample.messages, gold=sample.gold,
+        meta={**sample.meta, "question": sample.question} if sample.question else sample.meta,
         finished_epoch_s=time.time(), attempts=attempts,
     )
     if stored is not None:
@@ -317,7 +318,20 @@ async def judge(
     record.extracted = judgement.extracted
     record.verdict, record.score, record.scores = judgement.verdict, judgement.score, dict(judgement.scores)
     record.method = "unclosed-think" if unclosed and judgement.extracted is None else judgement.method
+    record.judge = judgement.judge
     return record
+
+
+@contextlib.asynccontextmanager
+async def _judges(args: dict[str, Any] | None, strategy: str, math: Any, run_dir: Path):  # type: ignore[no-untyped-def]
+    """The math checker plus, when configured, an LLM judge open for the run."""
+    from assay.eval.judge import Judges, LLMJudge
+
+    if not args or strategy == "rule":
+        yield Judges(math, None, strategy)
+        return
+    async with LLMJudge(args, run_dir) as llm:
+        yield Judges(math, llm, strategy)
 
 
 def write_reports(run_dir: Path, console: Console | None = None, *, print_it: bool = True) -> dict[str, dict[str, Any]]:
@@ -354,13 +368,18 @@ def rescore(run_dir: str | Path, console: Console | None = None) -> dict[str, di
     journal = SampleJournal(path)
     records = journal.read()
 
-    async def all_records(checker: MathChecker) -> dict[str, SampleRecord]:
+    config = run["config"]
+
+    async def all_records(math: MathChecker) -> dict[str, SampleRecord]:
         out = {}
-        for key, record in records.items():
-            benchmark = get_benchmark(record.benchmark)
-            sample = Sample(record.sample_id, record.subset, record.messages, record.gold, "", record.meta)
-            out[key] = await judge(benchmark, record.benchmark, sample, record.repeat, None, record.attempts,
-                                   checker, stored=record)
+        async with _judges(config.get("judge_model_args"), config.get("judge_strategy", "auto"), math,
+                           path) as checker:
+            for key, record in records.items():
+                benchmark = get_benchmark(record.benchmark)
+                question = str(record.meta.get("question", ""))
+                sample = Sample(record.sample_id, record.subset, record.messages, record.gold, question, record.meta)
+                out[key] = await judge(benchmark, record.benchmark, sample, record.repeat, None, record.attempts,
+                                       checker, stored=record)
         return out
 
     with MathChecker() as checker:

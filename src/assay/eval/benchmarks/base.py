@@ -34,6 +34,8 @@ class Verdict:
     """How the answer was found and compared (``boxed/normalized``, ``phrase/math-verify``, ...)."""
     scores: dict[str, float] = field(default_factory=dict)
     """Further metrics of this generation, named as in ``Benchmark.metrics[1:]``."""
+    judge: dict[str, Any] | None = None
+    """What an LLM judge said, when one was asked."""
 
 
 class Benchmark:
@@ -118,6 +120,14 @@ class Benchmark:
         if extracted is None:
             return Verdict("truncated" if finish_reason == "length" else "wrong", 0.0, None, how)
         equal, check = await checker.equivalent_async(sample.gold, extracted)
+        if not equal and getattr(checker, "strategy", "auto") == "llm_recall" and checker.llm is not None:
+            # A second opinion on what the rules rejected: the judge may only turn wrong into correct.
+            opinion = await checker.llm.judge(sample.question, sample.gold, answer_text)
+            info = {"model": checker.llm.model, "raw": opinion.raw, "verdict": opinion.correct,
+                    "cached": opinion.cached, "error": opinion.error}
+            if opinion.correct:
+                return Verdict("correct", 1.0, extracted, f"{how}/{check}/judge-recall", judge=info)
+            return Verdict("wrong", 0.0, extracted, f"{how}/{check}/judge-agreed", judge=info)
         return Verdict("correct" if equal else "wrong", float(equal), extracted, f"{how}/{check}")
 
     def describe(self) -> dict[str, Any]:
