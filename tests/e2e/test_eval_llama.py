@@ -204,3 +204,50 @@ def test_a_real_engine_as_judge(smollm2_server, tmp_path):
     rescore(result.run_dir)
     assert (result.run_dir / "judge_cache.jsonl").read_text().splitlines() == cache
     assert all(r.judge["cached"] for r in SampleJournal(result.run_dir).read().values())
+
+
+def test_every_new_benchmark_end_to_end(smollm2_server, tmp_path):
+    """A few samples of each issue-5 benchmark through SmolLM2: records and a report for each."""
+    import csv
+
+    from assay import TaskConfig
+    from assay.eval import run_eval
+
+    gpqa = tmp_path / "gpqa_diamond"
+    gpqa.mkdir()
+    with open(gpqa / "gpqa_diamond.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["Record ID", "Question", "Correct Answer", "Incorrect Answer 1",
+                                         "Incorrect Answer 2", "Incorrect Answer 3"])
+        writer.writeheader()
+        writer.writerow({"Record ID": "r1", "Question": "Which is a noble gas?", "Correct Answer": "Neon",
+                         "Incorrect Answer 1": "Iron", "Incorrect Answer 2": "Sodium", "Incorrect Answer 3": "Carbon"})
+    mmlu = tmp_path / "mmlu" / "anatomy"
+    mmlu.mkdir(parents=True)
+    (mmlu / "test.jsonl").write_text(json.dumps({"question": "Where is the heart?", "answer": 1,
+                                                 "choices": ["leg", "chest", "arm", "head"]}) + "\n")
+    mcq = tmp_path / "mine.jsonl"
+    mcq.write_text(json.dumps({"question": "2+2?", "A": "3", "B": "4", "answer": "B"}) + "\n")
+    names = ["mmlu_pro", "ifeval", "humaneval", "gpqa_diamond", "mmlu", "general_mcq"]
+    result = run_eval(TaskConfig(
+        model="SmolLM2-135M-Instruct", api_url=smollm2_server.base_url, datasets=names, dataset_hub="local",
+        dataset_dir=str(DATASETS), limit=1, eval_batch_size=4, generation_config={"max_tokens": 32},
+        dataset_args={"mmlu_pro": {"subset_list": ["math", "law"]},
+                      "gpqa_diamond": {"local_path": str(gpqa)},
+                      "mmlu": {"local_path": str(tmp_path / "mmlu"), "subset_list": ["anatomy"]},
+                      "general_mcq": {"local_path": str(mcq)}},
+        quiet=True, work_dir=str(tmp_path / "out"),
+    ))
+    records = list(SampleJournal(result.run_dir).read().values())
+    by_benchmark = {name: [r for r in records if r.benchmark == name] for name in names}
+    assert {name: len(rows) for name, rows in by_benchmark.items()} == {
+        "mmlu_pro": 2, "ifeval": 1, "humaneval": 1, "gpqa_diamond": 1, "mmlu": 1, "general_mcq": 1}
+    for name, rows in by_benchmark.items():
+        for record in rows:
+            assert record.error is None and record.response is not None, name
+            assert record.verdict in ("correct", "wrong", "truncated"), (name, record.verdict)
+        assert name in result.reports and result.reports[name]["overall"]["num"] == len(rows)
+    assert set(result.reports["ifeval"]["overall"]) >= {"prompt_level_strict", "inst_level_loose"}
+    assert by_benchmark["humaneval"][0].method.startswith(("sandbox:", "none", "empty"))
+    table = (result.run_dir / "report.md").read_text()
+    mmlu_rows = [line for line in table.splitlines() if "| mmlu " in line and "| anatomy" in line]
+    assert mmlu_rows and "STEM" in mmlu_rows[0]  # MMLU's category in Cat.0
