@@ -67,3 +67,30 @@ def test_gsm8k_few_shot_needs_its_train_split(tmp_path):
 
 def test_registry_lists_every_benchmark_module():
     assert {"aime24", "aime25", "gsm8k", "math_500"} <= set(all_benchmarks())
+
+
+@pytest.mark.parametrize("name", ["aime25", "aime24", "math_500", "gsm8k", "mmlu_pro", "gpqa_diamond", "mmlu",
+                                  "ifeval", "humaneval"])
+def test_hub_path_reaches_the_download_call(name, tmp_path, monkeypatch):
+    """Offline here: the real `datasets` client is called with the benchmark's hub id and fails cleanly."""
+    from assay.errors import DatasetError
+    from assay.eval.benchmarks import get_benchmark
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=[name], limit=1)
+    with pytest.raises(DatasetError) as info:
+        _EvalRun(config, console=None).load_samples()
+    message = str(info.value)
+    assert get_benchmark(name).hf_id in message and "Hugging Face" in message and "\n" not in message
+
+
+def test_assay_benchmarks_lists_every_benchmark():
+    from tests.helpers import run_assay
+
+    result = run_assay("benchmarks")
+    assert result.returncode == 0, result.stderr
+    for name in all_benchmarks():
+        assert name in result.stdout
+    assert "TIGER-Lab/MMLU-Pro" in result.stdout and "AveragePass@1" in result.stdout
