@@ -4,8 +4,8 @@ The simulator records, on the machine-wide monotonic clock, when each request ar
 when each chunk was written; assay records when it sent each request and when each chunk
 arrived. Stated tolerances (2-core CI machine, client and simulator sharing it):
 
-- TTFT: mean error ≤ 2 ms at concurrency 1; ≤ 15 ms at concurrency 64 (the simulator's own
-  event loop, busy writing 64 streams, marks arrivals late: that lag is in the "truth");
+- TTFT: mean error ≤ 2 ms at concurrency 1; ≤ 8 ms at concurrency 64, where the client and the
+  simulator share two cores while 64 streams run (measured on a quiet machine: ~2.3 ms mean);
 - TPOT, ITL: within 3 % of the simulator's schedule; throughput within 5 %.
 """
 
@@ -34,7 +34,7 @@ def _run(sim: SimServer, tmp_path, **kwargs):
 
 
 @pytest.mark.parametrize(("concurrency", "tokens_per_chunk", "ttft_tolerance_ms"), [
-    (1, 1, 2.0), (1, 4, 2.0), (64, 1, 15.0), (64, 4, 15.0),
+    (1, 1, 2.0), (1, 4, 2.0), (64, 1, 8.0), (64, 4, 8.0),
 ])
 def test_measured_timings_match_the_simulators_ground_truth(tmp_path, concurrency, tokens_per_chunk, ttft_tolerance_ms):
     settings = SimSettings(ttft_ms=50, tpot_ms=10, tokens_per_chunk=tokens_per_chunk)

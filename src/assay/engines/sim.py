@@ -10,9 +10,11 @@ against ground truth) and, later, injected faults. It streams ``/v1/completions`
   answer, ``usage`` at the end (and on every chunk if ``continuous_usage_stats`` is asked);
 - emission on absolute deadlines (``first + i × TPOT``), so the schedule never drifts.
 
-Per request it records, on the monotonic clock shared by every process of the machine
-(``time.perf_counter_ns``), when the request arrived (its handler began) and when each chunk
-was handed to the socket (just before the write):
+It is a plain asyncio protocol with httptools parsing (cheap per chunk: one JSON dump and one
+``transport.write``). Per request it records, on the monotonic clock shared by every process of
+the machine (``time.perf_counter_ns``), when the request's bytes arrived (stamped in
+``data_received``, before any parsing) and when each chunk was handed to the socket (just
+before the write):
 ``GET /sim/records`` serves them, ``POST /sim/reset`` clears them, ``GET /metrics`` is
 Prometheus text.
 """
@@ -110,140 +112,244 @@ async def _sleep_until(deadline_ns: int) -> None:
         await asyncio.sleep(delay)
 
 
-def build_app(settings: SimSettings) -> Any:
-    from aiohttp import web
+class _Reply:
+    """Writes one HTTP/1.1 response on a connection: whole, or streamed with chunked encoding."""
 
-    sim = Simulator(settings)
-    dumps = json.dumps
+    __slots__ = ("keep_alive", "transport")
 
-    async def completions(request: web.Request) -> web.StreamResponse:
-        arrival = time.perf_counter_ns()
+    def __init__(self, transport: asyncio.Transport, keep_alive: bool) -> None:
+        self.transport = transport
+        self.keep_alive = keep_alive
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.is_closing()
+
+    def whole(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "Error")
+        head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                f"Connection: {'keep-alive' if self.keep_alive else 'close'}\r\n\r\n").encode()
+        self.transport.write(head + body)
+        if not self.keep_alive:
+            self.transport.close()
+
+    def json(self, status: int, data: Any) -> None:
+        self.whole(status, json.dumps(data).encode())
+
+    def start_stream(self) -> None:
+        self.transport.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: " + (b"keep-alive" if self.keep_alive else b"close") + b"\r\n\r\n"
+        )
+
+    def chunk(self, data: bytes) -> None:
+        self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+
+    def end_stream(self) -> None:
+        self.transport.write(b"0\r\n\r\n")
+        if not self.keep_alive:
+            self.transport.close()
+
+
+class _SimProtocol(asyncio.Protocol):
+    """One client connection: httptools parses requests; arrival is stamped when their bytes arrive."""
+
+    def __init__(self, sim: Simulator) -> None:
+        import httptools
+
+        self.sim = sim
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._read_ns = 0
+        self._arrival = 0
+        self._url = b""
+        self._body: list[bytes] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._read_ns = time.perf_counter_ns()
         try:
-            body = await request.json()
-        except ValueError:
-            return web.json_response({"error": {"message": "body is not JSON"}}, status=400)
-        chat = request.path.endswith("/chat/completions")
-        if chat and not isinstance(body.get("messages"), list):
-            return web.json_response({"error": {"message": "messages must be a list"}}, status=400)
-        if not chat and not isinstance(body.get("prompt"), (str, list)):
-            return web.json_response({"error": {"message": "prompt must be a string"}}, status=400)
-        text = " ".join(str(m.get("content", "")) for m in body["messages"]) if chat else str(body["prompt"])
-        max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or settings.output_tokens)
-        options = body.get("stream_options") or {}
-        continuous = bool(options.get("continuous_usage_stats"))
-        record = SimRecord(id=sim.new_id(), arrival_ns=arrival, prompt_tokens=max(1, len(text.split())))
-        sim.records.append(record)
-        gate = sim.gate()
-        sim.waiting += 1
-        if gate is not None:
-            await gate.acquire()
-        sim.waiting -= 1
-        sim.in_flight += 1
-        record.start_ns = time.perf_counter_ns()
-        try:
-            reasoning = min(settings.reasoning_tokens, max_tokens) if chat else 0
-            if not body.get("stream"):
-                deadline = record.start_ns + int((sim.ttft_s() + sim.tpot_s() * (max_tokens - 1)) * 1e9)
-                await _sleep_until(deadline)
-                record.end_ns = time.perf_counter_ns()
-                record.chunk_ns.append(record.end_ns)
-                record.chunk_tokens.append(max_tokens)
-                record.completion_tokens = max_tokens
-                words = " ".join(WORDS[i % len(WORDS)] for i in range(max_tokens - reasoning))
-                message: dict[str, Any] = {"role": "assistant", "content": words}
-                if reasoning:
-                    message["reasoning_content"] = " ".join(WORDS[i % len(WORDS)] for i in range(reasoning))
-                choice = {"index": 0, "finish_reason": "length"}
-                choice.update({"message": message} if chat else {"text": words})
-                usage = {"prompt_tokens": record.prompt_tokens, "completion_tokens": max_tokens,
-                         "total_tokens": record.prompt_tokens + max_tokens}
-                sim.served += 1
-                sim.tokens_total += max_tokens
-                return web.json_response({"id": record.id, "object": "chat.completion" if chat else "text_completion",
-                                          "model": settings.model, "choices": [choice], "usage": usage})
-            response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-            await response.prepare(request)
-            deadline = record.start_ns + int(sim.ttft_s() * 1e9)
-            sent = 0
-            per_chunk = max(1, settings.tokens_per_chunk)
-            kind = "chat.completion.chunk" if chat else "text_completion"
-            while sent < max_tokens:
-                await _sleep_until(deadline)
-                k = min(per_chunk, max_tokens - sent)
-                piece = "".join(f" {WORDS[(sent + i) % len(WORDS)]}" for i in range(k))
-                in_reasoning = sent < reasoning
-                sent += k
-                last = sent >= max_tokens
-                choice = {"index": 0, "finish_reason": "length" if last else None}
-                if chat:
-                    choice["delta"] = {"reasoning_content": piece} if in_reasoning else {"content": piece}
-                else:
-                    choice["text"] = piece
-                event: dict[str, Any] = {"id": record.id, "object": kind, "model": settings.model, "choices": [choice]}
-                if continuous:
-                    event["usage"] = {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
-                                      "total_tokens": record.prompt_tokens + sent}
-                payload = b"data: " + dumps(event).encode() + b"\n\n"
-                record.chunk_ns.append(time.perf_counter_ns())  # the moment the chunk is handed over
-                await response.write(payload)
-                record.chunk_tokens.append(k)
-                deadline += int(sim.tpot_s() * 1e9 * k)
-            if options.get("include_usage"):
-                usage_event = {"id": record.id, "object": kind, "model": settings.model, "choices": [],
-                               "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
-                                         "total_tokens": record.prompt_tokens + sent}}
-                await response.write(b"data: " + dumps(usage_event).encode() + b"\n\n")
-            await response.write(b"data: [DONE]\n\n")
-            record.end_ns = time.perf_counter_ns()
-            record.completion_tokens = sent
-            sim.served += 1
-            sim.tokens_total += sent
-            await response.write_eof()
-            return response
-        finally:
-            sim.in_flight -= 1
-            if gate is not None:
-                gate.release()
+            self.parser.feed_data(data)
+        except Exception:  # malformed HTTP: answer 400 and hang up
+            if self.transport is not None:
+                _Reply(self.transport, False).json(400, {"error": {"message": "malformed HTTP request"}})
 
-    async def records(_request: web.Request) -> web.Response:
-        return web.json_response({"settings": asdict(settings), "records": [asdict(r) for r in sim.records]})
+    def connection_lost(self, exc: Exception | None) -> None:
+        for task in self._tasks:
+            task.cancel()
 
-    async def reset(_request: web.Request) -> web.Response:
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._arrival = self._read_ns
+        self._url = b""
+        self._body = []
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        reply = _Reply(self.transport, self.parser.should_keep_alive())
+        method = self.parser.get_method().decode()
+        path = self._url.split(b"?", 1)[0].decode("latin-1")
+        task = asyncio.get_running_loop().create_task(
+            _route(self.sim, method, path, b"".join(self._body), self._arrival, reply)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _route(sim: Simulator, method: str, path: str, body: bytes, arrival: int, reply: _Reply) -> None:
+    settings = sim.settings
+    if path in ("/v1/completions", "/v1/chat/completions"):
+        if method != "POST":
+            reply.json(405, {"error": {"message": "use POST"}})
+            return
+        await _complete(sim, path.endswith("/chat/completions"), body, arrival, reply)
+    elif path == "/health":
+        reply.json(200, {"status": "ok"})
+    elif path == "/v1/models":
+        reply.json(200, {"object": "list", "data": [{"id": settings.model, "object": "model"}]})
+    elif path == "/metrics":
+        reply.whole(200, sim.metrics_text().encode(), "text/plain; version=0.0.4")
+    elif path == "/sim/records":
+        reply.json(200, {"settings": asdict(settings), "records": [asdict(r) for r in sim.records]})
+    elif path == "/sim/reset" and method == "POST":
         sim.records.clear()
-        return web.json_response({"ok": True})
+        reply.json(200, {"ok": True})
+    else:
+        reply.json(404, {"error": {"message": f"no route {method} {path}"}})
 
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(text=sim.metrics_text(), content_type="text/plain")
 
-    async def models(_request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": settings.model, "object": "model"}]})
+async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply: _Reply) -> None:
+    settings = sim.settings
+    dumps = json.dumps
+    try:
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise ValueError
+    except ValueError:
+        reply.json(400, {"error": {"message": "body is not a JSON object"}})
+        return
+    if chat and not isinstance(body.get("messages"), list):
+        reply.json(400, {"error": {"message": "messages must be a list"}})
+        return
+    if not chat and not isinstance(body.get("prompt"), (str, list)):
+        reply.json(400, {"error": {"message": "prompt must be a string"}})
+        return
+    text = " ".join(str(m.get("content", "")) for m in body["messages"]) if chat else str(body["prompt"])
+    max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or settings.output_tokens)
+    options = body.get("stream_options") or {}
+    continuous = bool(options.get("continuous_usage_stats"))
+    record = SimRecord(id=sim.new_id(), arrival_ns=arrival, prompt_tokens=max(1, len(text.split())))
+    sim.records.append(record)
+    gate = sim.gate()
+    sim.waiting += 1
+    if gate is not None:
+        await gate.acquire()
+    sim.waiting -= 1
+    sim.in_flight += 1
+    record.start_ns = time.perf_counter_ns()
+    try:
+        reasoning = min(settings.reasoning_tokens, max_tokens) if chat else 0
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        if not body.get("stream"):
+            deadline = record.start_ns + int((sim.ttft_s() + sim.tpot_s() * (max_tokens - 1)) * 1e9)
+            await _sleep_until(deadline)
+            record.end_ns = time.perf_counter_ns()
+            record.chunk_ns.append(record.end_ns)
+            record.chunk_tokens.append(max_tokens)
+            record.completion_tokens = max_tokens
+            words = " ".join(WORDS[i % len(WORDS)] for i in range(max_tokens - reasoning))
+            message: dict[str, Any] = {"role": "assistant", "content": words}
+            if reasoning:
+                message["reasoning_content"] = " ".join(WORDS[i % len(WORDS)] for i in range(reasoning))
+            choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
+            choice.update({"message": message} if chat else {"text": words})
+            usage = {"prompt_tokens": record.prompt_tokens, "completion_tokens": max_tokens,
+                     "total_tokens": record.prompt_tokens + max_tokens}
+            sim.served += 1
+            sim.tokens_total += max_tokens
+            reply.json(200, {"id": record.id, "object": "chat.completion" if chat else "text_completion",
+                             "model": settings.model, "choices": [choice], "usage": usage})
+            return
+        reply.start_stream()
+        deadline = record.start_ns + int(sim.ttft_s() * 1e9)
+        sent = 0
+        per_chunk = max(1, settings.tokens_per_chunk)
+        while sent < max_tokens:
+            await _sleep_until(deadline)
+            if reply.closed:  # the client went away: stop generating, like a real engine
+                return
+            k = min(per_chunk, max_tokens - sent)
+            piece = "".join(f" {WORDS[(sent + i) % len(WORDS)]}" for i in range(k))
+            in_reasoning = sent < reasoning
+            sent += k
+            last = sent >= max_tokens
+            choice = {"index": 0, "finish_reason": "length" if last else None}
+            if chat:
+                choice["delta"] = {"reasoning_content": piece} if in_reasoning else {"content": piece}
+            else:
+                choice["text"] = piece
+            event: dict[str, Any] = {"id": record.id, "object": kind, "model": settings.model, "choices": [choice]}
+            if continuous:
+                event["usage"] = {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
+                                  "total_tokens": record.prompt_tokens + sent}
+            payload = b"data: " + dumps(event).encode() + b"\n\n"
+            record.chunk_ns.append(time.perf_counter_ns())  # the moment the chunk is handed over
+            reply.chunk(payload)
+            record.chunk_tokens.append(k)
+            deadline += int(sim.tpot_s() * 1e9 * k)
+        if options.get("include_usage"):
+            usage_event = {"id": record.id, "object": kind, "model": settings.model, "choices": [],
+                           "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
+                                     "total_tokens": record.prompt_tokens + sent}}
+            reply.chunk(b"data: " + dumps(usage_event).encode() + b"\n\n")
+        reply.chunk(b"data: [DONE]\n\n")
+        record.end_ns = time.perf_counter_ns()
+        record.completion_tokens = sent
+        sim.served += 1
+        sim.tokens_total += sent
+        reply.end_stream()
+    finally:
+        sim.in_flight -= 1
+        if gate is not None:
+            gate.release()
 
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
 
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.router.add_post("/v1/completions", completions)
-    app.router.add_post("/v1/chat/completions", completions)
-    app.router.add_get("/v1/models", models)
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/sim/records", records)
-    app.router.add_post("/sim/reset", reset)
-    return app
+async def start_server(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> asyncio.Server:
+    """The simulator listening on ``host:port`` in the running event loop."""
+    sim = Simulator(settings)
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: _SimProtocol(sim), host, port)
 
 
 def serve(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the simulator until interrupted (uvloop when installed)."""
-    from aiohttp import web
+
+    async def main() -> None:
+        server = await start_server(settings, host, port)
+        print(f"assay sim: serving {settings.model!r} at http://{host}:{port}/v1", flush=True)
+        async with server:
+            await server.serve_forever()
 
     try:
         import uvloop
 
-        uvloop.install()
-    except ImportError:
-        pass
-    print(f"assay sim: serving {settings.model!r} at http://{host}:{port}/v1", flush=True)
-    web.run_app(build_app(settings), host=host, port=port, print=None, access_log=None)
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover
+        runner = asyncio.Runner()
+    with runner:
+        try:
+            runner.run(main())
+        except KeyboardInterrupt:
+            pass
 
 
 class SimServer:
