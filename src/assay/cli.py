@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--ttft-ms-per-request", type=float, default=0.0, help="extra TTFT per other request in flight")
     sim.add_argument("--tpot-ms-per-request", type=float, default=0.0, help="extra TPOT per other request in flight")
     sim.add_argument("--max-batch", type=int, default=0, help="requests generating at once (0: unlimited)")
+    sim.add_argument("--fault", action="append", default=[], metavar="KIND=P",
+                     help="inject a fault into a fraction P of completions; KIND: http500 http502 http503 http429 "
+                          "reset stall split bad_json no_done empty_choices bad_utf8 error_event oversized")
+    sim.add_argument("--fault-seed", type=int, default=0)
+    sim.add_argument("--stall-s", type=float, default=30.0, help="how long a stall fault stops sending")
     commands.add_parser("benchmarks", help="list every benchmark with its subsets, metrics and hub ids")
     engine = commands.add_parser("engine", help="build or serve the local engine (llama-server)")
     engine_commands = engine.add_subparsers(dest="engine_command", metavar="ACTION", parser_class=_Parser)
@@ -346,9 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             return _eval(args)
         if args.command == "sim":
-            from assay.engines.sim import SimSettings, serve
+            from assay.engines.sim import SimSettings, parse_faults, serve
 
             serve(SimSettings(
+                faults=parse_faults(args.fault), fault_seed=args.fault_seed, stall_s=args.stall_s,
                 ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, tokens_per_chunk=args.tokens_per_chunk,
                 output_tokens=args.output_tokens, reasoning_tokens=args.reasoning_tokens,
                 ttft_ms_per_request=args.ttft_ms_per_request, tpot_ms_per_request=args.tpot_ms_per_request,

@@ -48,12 +48,35 @@ class SimSettings:
     max_batch: int = 0
     """Requests generating at once (0: no limit); the rest wait in a queue."""
     model: str = "sim"
+    faults: dict[str, float] = field(default_factory=dict)
+    """Fault kind -> probability per completion request (see FAULTS); drawn with ``fault_seed``."""
+    fault_seed: int = 0
+    stall_s: float = 30.0
+    """How long a ``stall`` fault stops sending mid-stream."""
+
+
+FAULTS = {
+    "http500": "answer HTTP 500 with a JSON error",
+    "http502": "answer HTTP 502 with an HTML body",
+    "http503": "answer HTTP 503 with a JSON error",
+    "http429": "answer HTTP 429 with Retry-After: 1",
+    "reset": "send a few chunks, then reset the connection (RST)",
+    "stall": "send a few chunks, then nothing for stall_s seconds",
+    "split": "send every SSE line in two writes (a correct stream, awkwardly cut)",
+    "bad_json": "one event is not valid JSON",
+    "no_done": "omit the final [DONE] line",
+    "empty_choices": "one event has an empty choices list",
+    "bad_utf8": "one event carries bytes that are not UTF-8",
+    "error_event": "an error object inside the stream, after a few chunks",
+    "oversized": "one event of 8 MiB",
+}
 
 
 @dataclass
 class SimRecord:
     id: str
     arrival_ns: int
+    fault: str | None = None
     start_ns: int = 0
     """Left the queue and began 'prefill'."""
     chunk_ns: list[int] = field(default_factory=list)
@@ -67,7 +90,10 @@ class Simulator:
     """The state of one simulated engine: settings, in-flight count, records."""
 
     def __init__(self, settings: SimSettings) -> None:
+        import random
+
         self.settings = settings
+        self.rng = random.Random(settings.fault_seed)
         self.records: list[SimRecord] = []
         self.in_flight = 0
         self.waiting = 0
@@ -88,6 +114,13 @@ class Simulator:
     def tpot_s(self) -> float:
         s = self.settings
         return (s.tpot_ms + s.tpot_ms_per_request * max(0, self.in_flight - 1)) / 1000
+
+    def draw_fault(self) -> str | None:
+        """The fault this request gets, if any (one draw per kind, in a fixed order)."""
+        for kind, probability in sorted(self.settings.faults.items()):
+            if self.rng.random() < probability:
+                return kind
+        return None
 
     def new_id(self) -> str:
         self._next_id += 1
@@ -125,10 +158,11 @@ class _Reply:
     def closed(self) -> bool:
         return self.transport.is_closing()
 
-    def whole(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "Error")
+    def whole(self, status: int, body: bytes, content_type: str = "application/json", extra: str = "") -> None:
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
+                  500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "Error")
         head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-                f"Connection: {'keep-alive' if self.keep_alive else 'close'}\r\n\r\n").encode()
+                f"{extra}Connection: {'keep-alive' if self.keep_alive else 'close'}\r\n\r\n").encode()
         self.transport.write(head + body)
         if not self.keep_alive:
             self.transport.close()
@@ -144,6 +178,16 @@ class _Reply:
 
     def chunk(self, data: bytes) -> None:
         self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+
+    def reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed server would."""
+        import socket
+        import struct
+
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def end_stream(self) -> None:
         self.transport.write(b"0\r\n\r\n")
@@ -248,7 +292,17 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
     options = body.get("stream_options") or {}
     continuous = bool(options.get("continuous_usage_stats"))
     record = SimRecord(id=sim.new_id(), arrival_ns=arrival, prompt_tokens=max(1, len(text.split())))
+    record.fault = fault = sim.draw_fault()
     sim.records.append(record)
+    if fault in ("http500", "http503"):
+        reply.json(int(fault[4:]), {"error": {"message": f"simulated {fault}", "code": int(fault[4:])}})
+        return
+    if fault == "http502":
+        reply.whole(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+        return
+    if fault == "http429":
+        reply.whole(429, b'{"error": {"message": "rate limited"}}', extra="Retry-After: 1\r\n")
+        return
     gate = sim.gate()
     sim.waiting += 1
     if gate is not None:
@@ -282,11 +336,22 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
         reply.start_stream()
         deadline = record.start_ns + int(sim.ttft_s() * 1e9)
         sent = 0
+        chunks = 0
         per_chunk = max(1, settings.tokens_per_chunk)
         while sent < max_tokens:
             await _sleep_until(deadline)
             if reply.closed:  # the client went away: stop generating, like a real engine
                 return
+            chunks += 1
+            if fault is not None and chunks == 3 and _inject(fault, reply, record, settings):
+                if fault == "stall":
+                    await asyncio.sleep(settings.stall_s)
+                if fault in ("reset", "stall", "error_event"):
+                    if fault == "error_event":
+                        reply.end_stream()
+                    elif not reply.closed:
+                        reply.reset()
+                    return
             k = min(per_chunk, max_tokens - sent)
             piece = "".join(f" {WORDS[(sent + i) % len(WORDS)]}" for i in range(k))
             in_reasoning = sent < reasoning
@@ -303,7 +368,12 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
                                   "total_tokens": record.prompt_tokens + sent}
             payload = b"data: " + dumps(event).encode() + b"\n\n"
             record.chunk_ns.append(time.perf_counter_ns())  # the moment the chunk is handed over
-            reply.chunk(payload)
+            if fault == "split":
+                middle = len(payload) // 2
+                reply.chunk(payload[:middle])
+                reply.chunk(payload[middle:])
+            else:
+                reply.chunk(payload)
             record.chunk_tokens.append(k)
             deadline += int(sim.tpot_s() * 1e9 * k)
         if options.get("include_usage"):
@@ -311,7 +381,8 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
                            "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
                                      "total_tokens": record.prompt_tokens + sent}}
             reply.chunk(b"data: " + dumps(usage_event).encode() + b"\n\n")
-        reply.chunk(b"data: [DONE]\n\n")
+        if fault != "no_done":
+            reply.chunk(b"data: [DONE]\n\n")
         record.end_ns = time.perf_counter_ns()
         record.completion_tokens = sent
         sim.served += 1
@@ -321,6 +392,43 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
         sim.in_flight -= 1
         if gate is not None:
             gate.release()
+
+
+def parse_faults(specs: list[str]) -> dict[str, float]:
+    """``["reset=0.5", "http503"]`` -> ``{"reset": 0.5, "http503": 1.0}``."""
+    from assay.errors import ConfigError
+
+    faults = {}
+    for spec in specs:
+        kind, _, probability = spec.partition("=")
+        if kind not in FAULTS:
+            raise ConfigError(f"--fault: unknown kind {kind!r}; known: {', '.join(FAULTS)}")
+        try:
+            value = float(probability) if probability else 1.0
+        except ValueError:
+            raise ConfigError(f"--fault: {spec!r}: the probability must be a number") from None
+        if not 0 <= value <= 1:
+            raise ConfigError(f"--fault: {spec!r}: the probability must be in [0, 1]")
+        faults[kind] = value
+    return faults
+
+
+def _inject(fault: str, reply: _Reply, record: SimRecord, settings: SimSettings) -> bool:
+    """Write the fault's bytes at the third chunk; True if the stream must then end as the fault says."""
+    if fault == "bad_json":
+        reply.chunk(b'data: {"id": "' + record.id.encode() + b'", "choices": [{"text": "x"\n\n')
+    elif fault == "empty_choices":
+        reply.chunk(b'data: {"id": "' + record.id.encode() + b'", "choices": []}\n\n')
+    elif fault == "bad_utf8":
+        reply.chunk(b'data: {"id": "' + record.id.encode() + b'", "choices": [{"text": "\xff\xfe"}]}\n\n')
+    elif fault == "oversized":
+        reply.chunk(b'data: {"choices": [{"text": "' + b"x" * (8 * 1024 * 1024) + b'"}]}\n\n')
+    elif fault == "error_event":
+        reply.chunk(b'data: {"error": {"message": "simulated engine failure", "code": 500}}\n\n')
+        return True
+    elif fault in ("reset", "stall"):
+        return True
+    return False
 
 
 async def start_server(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> asyncio.Server:
@@ -377,7 +485,8 @@ class SimServer:
             "--ttft-ms", str(s.ttft_ms), "--tpot-ms", str(s.tpot_ms), "--tokens-per-chunk", str(s.tokens_per_chunk),
             "--output-tokens", str(s.output_tokens), "--reasoning-tokens", str(s.reasoning_tokens),
             "--ttft-ms-per-request", str(s.ttft_ms_per_request), "--tpot-ms-per-request", str(s.tpot_ms_per_request),
-            "--max-batch", str(s.max_batch),
+            "--max-batch", str(s.max_batch), "--fault-seed", str(s.fault_seed), "--stall-s", str(s.stall_s),
+            *[arg for kind, p in s.faults.items() for arg in ("--fault", f"{kind}={p}")],
         ]
 
     def __enter__(self) -> SimServer:

@@ -261,9 +261,12 @@ class _EvalRun:
         """Fail fast on a wrong URL, model or key, before hundreds of samples fail one by one."""
         probe = ChatOrCompletionRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
         completion = await client.complete(probe)
-        if completion.error is None or completion.retryable:
-            return  # transient trouble is for the retries to handle
-        raise ServerError(f"the service at {client.url} refused a test request: {completion.error}")
+        if completion.error_kind == "connect":
+            raise ServerError(f"cannot reach the service at {client.url}: {completion.error}")
+        status = completion.http_status or 0
+        if completion.error_kind == "http" and 400 <= status < 500 and status != 429:
+            raise ServerError(f"the service at {client.url} refused a test request: {completion.error}")
+        # Anything else (5xx, 429, a timeout, a garbled reply) is for the per-sample retries to meet.
 
     async def _complete(self, client: OpenAIClient, request: ChatOrCompletionRequest) -> tuple[Completion, int]:
         attempts = 0
