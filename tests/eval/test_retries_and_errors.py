@@ -166,3 +166,14 @@ def test_hub_loading_goes_through_the_real_client_and_fails_cleanly_offline(tmp_
                             work_dir=str(tmp_path)))
     message = str(info.value)
     assert "opencompass/AIME2025" in message and "Hugging Face" in message and "\n" not in message
+
+
+def test_an_unreachable_service_fails_fast(tmp_path):
+    from assay.engines.llama_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="cannot reach the service"):
+        run_eval(TaskConfig(model="m", api_url=url, datasets=["gsm8k"], dataset_hub="local",
+                            dataset_dir=_data(tmp_path, [("q", "1")]), quiet=True, work_dir=str(tmp_path / "out")))
+    assert time.monotonic() - started < 10
