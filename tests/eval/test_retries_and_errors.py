@@ -177,3 +177,21 @@ def test_an_unreachable_service_fails_fast(tmp_path):
         run_eval(TaskConfig(model="m", api_url=url, datasets=["gsm8k"], dataset_hub="local",
                             dataset_dir=_data(tmp_path, [("q", "1")]), quiet=True, work_dir=str(tmp_path / "out")))
     assert time.monotonic() - started < 10
+
+
+def test_eval_api_keys_reach_no_file(tmp_path, capfd):
+    key, judge_key = "sk-assay-EVAL-RECOGNISABLE-91c2", "sk-assay-JUDGE-RECOGNISABLE-4d7e"
+
+    def behaviour(question, attempt):
+        return None
+
+    with ScriptedServer(behaviour) as server:
+        run_eval(TaskConfig(model="m", api_url=server.url, api_key=key, datasets=["gsm8k"], dataset_hub="local",
+                            dataset_dir=_data(tmp_path, [("q GOLD=1", "1")]), work_dir=str(tmp_path / "out"),
+                            judge_strategy="llm_recall",
+                            judge_model_args={"api_url": server.url, "model_id": "j", "api_key": judge_key}))
+    out, err = capfd.readouterr()
+    files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert len(files) >= 4
+    for text in [out, err, *(p.read_text(errors="replace") for p in files)]:
+        assert key not in text and judge_key not in text
