@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from typing import Any
 
 from assay.errors import ConfigError
@@ -56,3 +57,6 @@ def check_types(config: Any) -> None:
                 break
         if not ok:
             raise ConfigError(f"{f.name}: expected {annotation}, got {type(value).__name__} {value!r}")
+        numbers = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
+            raise ConfigError(f"{f.name}: must be a finite number, got {value!r}")
