@@ -1,14 +1,15 @@
 """Stream one request to an OpenAI-compatible endpoint and time it.
 
-Timing marks sit right around the I/O:
+The bytes travel through :class:`assay.client.transport.StreamingPool`, an asyncio protocol
+with httptools parsing that stamps every network read in ``data_received`` and wakes the
+waiting coroutine only once per response. Timing marks therefore sit right on the I/O:
   - ``start``: the client took the request up;
-  - ``sent``: the last byte of the request body was handed to the socket (aiohttp's
-    ``on_request_chunk_sent`` trace), so time spent queued in the client's own event
-    loop is not billed to the server: it is ``sent - start``, reported on its own;
+  - ``sent``: the request bytes were handed to the socket, so time spent in the client's own
+    event loop is not billed to the server: it is ``sent - start``, reported on its own;
   - one mark per network read; every SSE event in that read shares it (they arrived
     together, and pretending otherwise would invent inter-token gaps).
-
-Per-chunk work is one ``perf_counter_ns`` per read, a split, and one typed msgspec decode.
+Events are decoded after the response ends, in slices that give the event loop back, so a
+hundred responses finishing together cannot delay the reads of the others.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 class _Marks:
-    """Filled by aiohttp's trace hooks for one request."""
+    """The transport's marks for one request."""
 
     __slots__ = ("reused", "sent_ns")
 
@@ -208,13 +209,7 @@ class OpenAIClient:
         self.origin_perf_ns = origin_perf_ns if origin_perf_ns is not None else now_perf
         self.origin_epoch_ns = origin_epoch_ns if origin_epoch_ns is not None else time.time_ns()
         self._count_tokens = count_tokens
-        self._session: Any = None
-        self._fresh_session: Any = None
-
-    @property
-    def session(self) -> Any:
-        """The open aiohttp session (for side requests such as /metrics scrapes)."""
-        return self._session
+        self._pool: Any = None
 
     def body(self, request: ChatOrCompletionRequest) -> dict[str, Any]:
         body = dict(self._base_body)
@@ -228,89 +223,38 @@ class OpenAIClient:
         return body
 
     async def __aenter__(self) -> OpenAIClient:
-        import aiohttp
+        from assay.client.transport import StreamingPool
 
-        trace = aiohttp.TraceConfig()
-
-        async def on_chunk_sent(_session: Any, context: Any, _params: Any) -> None:
-            if context.trace_request_ctx is not None:  # None for side requests (e.g. /metrics)
-                context.trace_request_ctx.sent_ns = time.perf_counter_ns()
-
-        async def on_reuse(_session: Any, context: Any, _params: Any) -> None:
-            if context.trace_request_ctx is not None:
-                context.trace_request_ctx.reused = True
-
-        trace.on_request_chunk_sent.append(on_chunk_sent)
-        trace.on_request_headers_sent.append(on_chunk_sent)
-        trace.on_connection_reuseconn.append(on_reuse)
-        timeout = aiohttp.ClientTimeout(
-            total=self.total_timeout_s, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s
-        )
-        connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300, enable_cleanup_closed=True)
-        self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace], timeout=timeout)
-        # For the one retry of a request whose kept-alive connection turned out to be closed.
-        self._fresh_session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(force_close=True), trace_configs=[trace], timeout=timeout
-        )
+        self._pool = StreamingPool(connect_timeout_s=self.connect_timeout_s, read_timeout_s=self.read_timeout_s,
+                                   total_timeout_s=self.total_timeout_s)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        for session in (self._session, self._fresh_session):
-            if session is not None:
-                await session.close()
-        self._session = self._fresh_session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def _exchange(self, request: ChatOrCompletionRequest) -> _Exchange:
         """Send one request and collect everything it did; never raises for server or network faults."""
-        import aiohttp
-
         ex = _Exchange()
         ex.start_ns = time.perf_counter_ns()
-        marks = ex.marks
         state = ex.state
         payload = _encode(self.body(request))
-        session = self._session
-        for attempt in range(2):
-            marks.reused = False
-            try:
-                async with session.post(
-                    self.url, data=payload, headers=self._headers, trace_request_ctx=marks
-                ) as response:
-                    ex.headers_ns = time.perf_counter_ns()
-                    ex.status = status = response.status
-                    if status != 200:
-                        body = await response.content.read(65536)
-                        ex.error, ex.error_kind = _error_message(status, body), "http"
-                        ex.retry_after_s = _retry_after(response.headers.get("Retry-After"))
-                    elif self.stream:
-                        await self._read_stream(response, state)
-                    else:
-                        body = await response.read()
-                        state.on_whole_body(body, time.perf_counter_ns())
-            except asyncio.CancelledError:
-                raise
-            except aiohttp.ClientConnectorError as exc:
-                ex.error = f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
-                ex.error_kind = "connect"
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
-                ex.error, ex.error_kind = f"timed out ({self._timeout_words()})", "timeout"
-            except aiohttp.ClientPayloadError as exc:
-                ex.error, ex.error_kind = f"response cut off: {_one_line(exc)}", "stream"
-            except aiohttp.ServerDisconnectedError:
-                ex.error, ex.error_kind = "server closed the connection mid-response", "stream"
-            except aiohttp.ClientError as exc:
-                ex.error, ex.error_kind = f"{type(exc).__name__}: {_one_line(exc)}", "connect"
-            except (ValueError, UnicodeDecodeError) as exc:  # oversized line, undecodable bytes
-                ex.error, ex.error_kind = f"unreadable response: {_one_line(exc)}", "protocol"
-            # A kept-alive connection the server had already closed fails before any response
-            # byte: the server never saw the request, so one retry on a new connection is safe.
-            if ex.error is not None and marks.reused and ex.headers_ns is None and attempt == 0:
-                ex.error = ex.error_kind = None
-                session = self._fresh_session
-                ex.retries += 1
-                continue
-            break
-        ex.end_ns = time.perf_counter_ns()
+        raw = await self._pool.post(self.url, payload, self._headers)
+        ex.marks.sent_ns = raw.sent_ns
+        ex.headers_ns = raw.headers_ns
+        ex.status = raw.status
+        ex.retries = raw.retries
+        ex.retry_after_s = raw.retry_after_s
+        if raw.error is not None:
+            ex.error, ex.error_kind = raw.error, raw.error_kind
+        elif raw.status != 200:
+            ex.error, ex.error_kind = _error_message(raw.status or 0, raw.body), "http"
+        elif self.stream:
+            await _decode_stream(raw.chunks, state)
+        else:
+            state.on_whole_body(raw.body, raw.end_ns)
+        ex.end_ns = raw.end_ns
         if ex.error is None:
             ex.error, ex.error_kind = state.problem()
         return ex
@@ -392,14 +336,12 @@ class OpenAIClient:
             retry_after_s=ex.retry_after_s,
         )
 
-    async def _read_stream(self, response: Any, state: _StreamState) -> None:
-        buffer = b""
-        perf_counter_ns = time.perf_counter_ns
-        async for data in response.content.iter_any():
-            now = perf_counter_ns()
-            buffer += data
-            if b"\n" not in data:
-                continue
+async def _decode_stream(chunks: list[tuple[int, bytes]], state: _StreamState, slice_size: int = 16) -> None:
+    """Feed the SSE events of a finished response to ``state``, each with its read's time mark."""
+    buffer = b""
+    for number, (now, data) in enumerate(chunks, start=1):
+        buffer += data
+        if b"\n" in data:
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 if line.startswith(b"data:"):
@@ -407,9 +349,11 @@ class OpenAIClient:
                 elif line.startswith(b"{"):  # a bare JSON error body sent with status 200
                     state.on_data(line.strip(), now)
             if state.done:
-                break
-        if buffer.startswith(b"data:"):
-            state.on_data(buffer[5:].strip(), perf_counter_ns())
+                return
+        if number % slice_size == 0:
+            await asyncio.sleep(0)  # give the loop back: other responses' reads wait otherwise
+    if buffer.startswith(b"data:"):
+        state.on_data(buffer[5:].strip(), chunks[-1][0])
 
 
 class _Exchange:

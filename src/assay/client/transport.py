@@ -43,7 +43,7 @@ class RawResponse:
     headers: dict[str, str] = field(default_factory=dict)
     """Response headers, names in lower case (repeated headers joined with ", ")."""
     sent_ns: int | None = None
-    """Right after the request bytes were handed to the transport."""
+    """The moment the request bytes were handed to the transport (taken just before the write)."""
     headers_ns: int | None = None
     """The network read that completed the status line and headers."""
     chunks: list[tuple[int, bytes]] = field(default_factory=list)
@@ -227,8 +227,10 @@ class _Connection(asyncio.Protocol):
         parser = self._parser = HttpResponseParser(self)
         self._feed = parser.feed_data
         waiter = self._waiter = loop.create_future()
-        transport.write(data)
+        # Stamped just before the write: uvloop sends at once, and the server may read the bytes
+        # before write() returns, so a later mark could fall after the request's arrival.
         response.sent_ns = self._now = _perf_ns()
+        transport.write(data)
         self._read_timer = loop.call_later(pool.read_timeout_s, self._check_read)
         if deadline_ns is not None:
             self._total_timer = loop.call_later(max(0.0, (deadline_ns - self._now) / 1e9), self._total_expired)

@@ -250,11 +250,11 @@ class _Run:
         if config.server_metrics:
             metrics_url = (server_metrics.metrics_url(config.url or "") if config.server_metrics == "auto"
                            else config.server_metrics)
-        before = await server_metrics.scrape(client.session, metrics_url) if metrics_url else None
+        before = await server_metrics.scrape(metrics_url) if metrics_url else None
         started = time.perf_counter()
         records, health = await self._run_point(client, writer, spec)
         elapsed = time.perf_counter() - started
-        after = await server_metrics.scrape(client.session, metrics_url) if metrics_url else None
+        after = await server_metrics.scrape(metrics_url) if metrics_url else None
         summary = metrics.summarize_point(
             records, point=spec.index, concurrency=spec.concurrency or 0,
             number=spec.number or len(records), percentiles=percentiles,

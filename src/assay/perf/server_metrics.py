@@ -65,10 +65,13 @@ def difference(before: dict[str, float], after: dict[str, float], duration_s: fl
     return result
 
 
-async def scrape(session: Any, url: str) -> dict[str, float] | None:
+async def scrape(url: str) -> dict[str, float] | None:
     """One scrape; None (and the point goes on) if the endpoint does not answer."""
+    import aiohttp
+
     try:
-        async with session.get(url) as response:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
+                session.get(url) as response:
             if response.status != 200:
                 return None
             return parse(await response.text())
