@@ -135,7 +135,8 @@ def assay_command(url: str, concurrency: int, number: int, tokens: int, out: Pat
     return [assay, "perf", "--url", url, "--model", "sim", "--parallel", str(concurrency), "--number", str(number),
             "--max-tokens", str(tokens), "--min-tokens", str(tokens), "--tokenizer-path", "o200k_base",
             "--min-prompt-length", "32", "--max-prompt-length", "32", "--outputs-dir", str(out), "--quiet",
-            "--no-test-connection"]
+            # Like for like: EvalScope draws no plots, so assay's HTML report is left out of its CPU.
+            "--no-test-connection", "--no-html"]
 
 
 def evalscope_command(evalscope: str, tokenizer: Path, url: str, concurrency: int, number: int, tokens: int,
