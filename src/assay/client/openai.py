@@ -85,11 +85,10 @@ _encode = msgspec.json.Encoder().encode
 class _Marks:
     """The transport's marks for one request."""
 
-    __slots__ = ("reused", "sent_ns")
+    __slots__ = ("sent_ns",)
 
     def __init__(self) -> None:
         self.sent_ns: int | None = None
-        self.reused = False
 
 
 @dataclass
@@ -116,22 +115,6 @@ class Completion:
         if self.error_kind == "http":
             return self.http_status == 429 or (self.http_status or 0) >= 500
         return self.error_kind in ("connect", "timeout", "stream")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _error_message(status: int, body: bytes) -> str:
