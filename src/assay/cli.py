@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "reset stall split bad_json no_done empty_choices bad_utf8 error_event oversized")
     sim.add_argument("--fault-seed", type=int, default=0)
     sim.add_argument("--stall-s", type=float, default=30.0, help="how long a stall fault stops sending")
+    app = commands.add_parser("app", help="a local web app to look at eval and perf runs")
+    app.add_argument("--outputs", default="outputs", help="the folder holding run directories (default: ./outputs)")
+    app.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    app.add_argument("--port", type=int, default=8765)
+    app.add_argument("--lang", default="en", choices=["en", "zh"])
     commands.add_parser("benchmarks", help="list every benchmark with its subsets, metrics and hub ids")
     engine = commands.add_parser("engine", help="build or serve the local engine (llama-server)")
     engine_commands = engine.add_subparsers(dest="engine_command", metavar="ACTION", parser_class=_Parser)
@@ -360,6 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ttft_ms_per_request=args.ttft_ms_per_request, tpot_ms_per_request=args.tpot_ms_per_request,
                 max_batch=args.max_batch, model=args.model,
             ), host=args.host, port=args.port)
+            return 0
+        if args.command == "app":
+            from assay.app import serve as serve_app
+
+            serve_app(args.outputs, host=args.host, port=args.port, lang=args.lang)
             return 0
         if args.command == "benchmarks":
             return _benchmarks()

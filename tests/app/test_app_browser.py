@@ -1,0 +1,113 @@
+"""The app in a real headless Chromium: every page, the filters, the numbers, and hostile text."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import expect
+
+from tests.app.conftest import XSS, AppServer
+from tests.browser import browser_page
+from tests.conftest import ARTIFACTS
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"app-{name}.png"), full_page=True)
+
+
+def _runs(app_outputs):
+    runs = {}
+    for run_json in app_outputs.rglob("run.json"):
+        run = json.loads(run_json.read_text())
+        runs.setdefault(run["kind"], []).append((run_json.parent.relative_to(app_outputs).as_posix(), run))
+    return runs
+
+
+def test_pages_filters_and_numbers(app_server, app_outputs):
+    runs = _runs(app_outputs)
+    eval_id = next(i for i, r in runs["eval"] if r["config"]["repeats"] == 2)
+    other_eval = next(i for i, r in runs["eval"] if r["config"]["repeats"] == 1)
+    perf_id, _ = runs["perf"][0]
+    with browser_page() as (page, errors):
+        page.goto(app_server.url + "/")
+        page.wait_for_selector("#runs tr[data-run]")
+        assert page.locator("#runs tr[data-run]").count() == 4
+        _shot(page, "runs")
+        page.select_option("#filter-kind", "perf")
+        expect(page.locator("#runs tr[data-run]")).to_have_count(1)
+
+        # Eval run: the score shown is the one in report.json.
+        page.goto(f"{app_server.url}/#/run?id={eval_id}")
+        page.wait_for_selector("#scores")
+        report = json.loads((app_outputs / eval_id / "report.json").read_text())["reports"]["gsm8k"]
+        shown = page.locator('#scores tr[data-subset="OVERALL"][data-metric="AveragePass@1"] .score').inner_text()
+        assert float(shown) == round(report["overall"]["AveragePass@1"], 4)
+        assert page.locator('#scores tr[data-metric="pass@2"]').count() >= 1
+        _shot(page, "eval-run")
+
+        # Samples: filters, collapsed reasoning, all repeats of one sample.
+        page.click("#to-samples")
+        page.wait_for_selector("#samples .sample")
+        assert page.locator("#samples .sample").count() == 12
+        assert page.locator("#samples details.reasoning[open]").count() == 0  # reasoning collapsed
+        wrong = sum(1 for line in (app_outputs / eval_id / "samples.jsonl").read_text().splitlines()
+                    if json.loads(line)["verdict"] == "wrong")
+        page.click('button[data-verdict="wrong"]')
+        expect(page.locator("#samples .sample")).to_have_count(wrong)
+        _shot(page, "samples")
+        page.click('button[data-verdict="all"]')
+        expect(page.locator("#samples .sample")).to_have_count(12)
+        page.locator("#samples .sample a.repeats").first.click()
+        expect(page.locator("#samples .sample")).to_have_count(2)
+        page.fill("#search", "Janet")
+        page.press("#search", "Enter")
+        page.wait_for_selector("#page-info-top")
+
+        # Perf run: one row per point, RPS as stored, the HTML report one click away.
+        page.goto(f"{app_server.url}/#/run?id={perf_id}")
+        page.wait_for_selector("#points")
+        summary = json.loads((app_outputs / perf_id / "summary.json").read_text())
+        cells = page.locator("#points .rps").all_inner_texts()
+        assert [float(c) for c in cells] == [round(p["rps"], 2) for p in summary["points"]]
+        assert page.locator("#requests tr").count() == 1 + 16
+        _shot(page, "perf-run")
+        page.click("#to-report")
+        page.wait_for_selector("#plot-throughput svg")
+        _shot(page, "perf-report")
+
+        # Compare two eval runs.
+        page.goto(f"{app_server.url}/#/compare?ids={eval_id},{other_eval}")
+        page.wait_for_selector("#compare-table")
+        assert page.locator("#compare-table tr").count() >= 2
+        _shot(page, "compare")
+    assert errors == []
+
+
+def test_hostile_text_is_shown_as_text_and_never_runs(app_server, app_outputs):
+    xss_id = next(i for i, r in _runs(app_outputs)["eval"] if r["config"]["model"] == "xss-model")
+    with browser_page() as (page, errors):
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{app_server.url}/#/samples?id={xss_id}")
+        page.wait_for_selector("#samples .sample")
+        page.locator("#samples details").first.evaluate("d => d.open = true")
+        text = page.locator("#samples").inner_text()
+        for payload in XSS:
+            assert payload in text  # visible, as text
+        assert page.locator("#samples script, #samples img, #samples a[href^='javascript']").count() == 0
+        page.locator("#samples details.reasoning").first.evaluate("d => d.open = true")
+        page.wait_for_timeout(300)
+        _shot(page, "hostile-text")
+        page.goto(f"{app_server.url}/#/run?id={xss_id}")
+        page.wait_for_selector("#scores")
+    assert dialogs == [] and errors == []
+
+
+def test_chinese_interface(app_outputs):
+    with AppServer(app_outputs, lang="zh") as server, browser_page() as (page, errors):
+        page.goto(server.url + "/")
+        page.wait_for_selector("#runs")
+        assert page.locator("#nav-runs").inner_text() == "运行"
+        _shot(page, "runs-zh")
+    assert errors == []
