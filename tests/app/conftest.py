@@ -13,6 +13,7 @@ from aiohttp import web
 from tests.conftest import SHARED
 
 APP_SECRET = "sk-assay-APP-RECOGNISABLE-0c5b"
+RICH = r"**Bold step** then $\frac{1}{2}$ and \[x^2\]"
 XSS = ['<script>alert("x1")</script>', '<img src=x onerror=alert("x2")>', '<a href="javascript:alert(3)">click me</a>']
 
 
@@ -42,7 +43,7 @@ def app_outputs(tmp_path_factory, tiny_server, tiny_model_dir) -> Path:
 
     data = outputs.parent / "xss-data.jsonl"
     data.write_text("".join(json.dumps({"question": f"{payload} question {i}", "answer": XSS[2]}) + "\n"
-                            for i, payload in enumerate(XSS)))
+                            for i, payload in enumerate([*XSS, RICH])))
     with ScriptedServer(echo) as server:
         run_eval(TaskConfig(model="xss-model", api_url=server.url, api_key=APP_SECRET, datasets=["general_qa"],
                             dataset_args={"general_qa": {"local_path": str(data)}}, quiet=True,

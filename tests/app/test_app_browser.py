@@ -96,6 +96,10 @@ def test_hostile_text_is_shown_as_text_and_never_runs(app_server, app_outputs):
         for payload in XSS:
             assert payload in text  # visible, as text
         assert page.locator("#samples script, #samples img, #samples a[href^='javascript']").count() == 0
+        # Markdown and LaTeX in a model's answer are rendered (bold, KaTeX), the source a click away.
+        rich = page.locator("#samples .sample").filter(has_text="Bold step").locator(".answer-rich")
+        assert rich.locator("strong").inner_text() == "Bold step"
+        assert rich.locator(".katex").count() == 2
         page.locator("#samples details.reasoning").first.evaluate("d => d.open = true")
         page.wait_for_timeout(300)
         _shot(page, "hostile-text")

@@ -97,6 +97,57 @@ async function runsPage(query) {
     el("table", {id: "runs"}, el("tr", {}, ...["", "Run", T.kind, T.model, T.started, T.status, T.headline].map(h => el("th", {}, h))), ...rows));
 }
 
+// Markdown and LaTeX, rendered safely: math is cut out first and drawn by KaTeX (trust off);
+// the rest has every HTML character escaped before Markdown sees it, so model output can never
+// become markup, and the result still goes through DOMPurify. Without the libraries: plain text.
+const MATH = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$([^$\n]+?)\$/g;
+
+function renderRich(text) {
+  const holder = el("div", {class: "rich"});
+  if (!window.marked || !window.DOMPurify || !window.katex) { holder.textContent = text; return holder; }
+  const maths = [];
+  const cut = String(text).replace(MATH, (whole, a, b, c, d) => {
+    maths.push({tex: a ?? b ?? c ?? d, display: a !== undefined || b !== undefined});
+    return `@@MATH${maths.length - 1}@@`;
+  });
+  const escaped = cut.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const html = window.marked.parse(escaped, {gfm: true, breaks: true, async: false});
+  holder.innerHTML = window.DOMPurify.sanitize(html, {
+    FORBID_TAGS: ["style", "img", "form", "input", "iframe", "svg", "math"], FORBID_ATTR: ["style"],
+    ALLOWED_URI_REGEXP: /^(?:https?:|#)/i,
+  });
+  const walker = document.createTreeWalker(holder, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) if (walker.currentNode.nodeValue.includes("@@MATH")) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    const parts = node.nodeValue.split(/@@MATH(\d+)@@/);
+    const fragment = document.createDocumentFragment();
+    parts.forEach((part, i) => {
+      if (i % 2 === 0) { if (part) fragment.append(document.createTextNode(part)); return; }
+      const math = maths[Number(part)];
+      const span = el("span", {class: "math"});
+      try {
+        window.katex.render(math.tex, span, {displayMode: math.display, throwOnError: false, trust: false, strict: "ignore"});
+      } catch (error) { span.textContent = math.tex; }
+      fragment.append(span);
+    });
+    node.replaceWith(fragment);
+  }
+  return holder;
+}
+
+function richOrSource(text, cls) {
+  const source = el("pre", {class: cls}, text);
+  const rich = renderRich(text);
+  rich.classList.add(cls + "-rich");
+  source.hidden = true;
+  const toggle = el("button", {class: "toggle", onclick: () => {
+    source.hidden = !source.hidden; rich.hidden = !rich.hidden;
+    toggle.textContent = source.hidden ? "source" : "rendered";
+  }}, "source");
+  return [toggle, rich, source];
+}
+
 function headline(run) {
   const h = run.headline || {};
   if (run.kind === "eval") return Object.entries(h.scores || {}).map(([b, s]) => `${b}: ${fmt(s)}`).join(", ");
@@ -186,7 +237,10 @@ async function samplesPage(query) {
 
 function sampleCard(row) {
   const prompt = (row.messages || []).map(m => `[${m.role}] ${m.content}`).join("\n\n");
-  const reasoning = el("details", {class: "reasoning"}, el("summary", {}, T.reasoning), el("pre", {}, row.reasoning || "-"));
+  const [reasoningToggle, ...reasoningViews] = richOrSource(row.reasoning || "-", "reasoning-text");
+  const reasoning = el("details", {class: "reasoning"}, el("summary", {}, T.reasoning, reasoningToggle), ...reasoningViews);
+  const [answerToggle, ...answerViews] = richOrSource(row.response ?? "-", "answer");
+  const [promptToggle, ...promptViews] = richOrSource(prompt, "prompt");
   const query = new URLSearchParams(params().query);
   query.set("sample", row.sample_id); query.set("page", 1); query.set("verdict", "");
   return el("div", {class: "sample", "data-key": row.key},
@@ -195,8 +249,8 @@ function sampleCard(row) {
       " · ", el("a", {href: "#/samples?" + query, class: "repeats"}, T.repeats)),
     el("div", {}, `${T.extracted}: `, el("code", {class: "extracted"}, row.extracted ?? "-"), ` · ${T.gold}: `,
       el("code", {class: "gold"}, row.gold ?? "-"), row.error ? el("span", {class: "bad"}, ` · ${row.error}`) : null),
-    el("details", {}, el("summary", {}, T.prompt), el("pre", {class: "prompt"}, prompt)),
-    reasoning, el("div", {}, T.answer), el("pre", {class: "answer"}, row.response ?? "-"));
+    el("details", {}, el("summary", {}, T.prompt, promptToggle), ...promptViews),
+    reasoning, el("div", {}, T.answer, answerToggle), ...answerViews);
 }
 
 async function comparePage(ids) {
