@@ -25,9 +25,10 @@ def app_outputs(tmp_path_factory, tiny_server, tiny_model_dir) -> Path:
     from tests.eval.test_retries_and_errors import ScriptedServer
 
     outputs = tmp_path_factory.mktemp("app-outputs")
-    run_perf(PerfConfig(url=f"{tiny_server.base_url}/completions", model="tiny", name="perf-a", parallel=[1, 4],
-                        number=[4, 12], max_tokens=16, tokenizer_path=str(tiny_model_dir), min_prompt_length=32,
-                        max_prompt_length=32, outputs_dir=str(outputs), quiet=True))
+    for name, parallel in (("perf-a", [1, 4]), ("perf-b", [2, 8])):
+        run_perf(PerfConfig(url=f"{tiny_server.base_url}/completions", model="tiny", name=name, parallel=parallel,
+                            number=[4, 12], max_tokens=16, tokenizer_path=str(tiny_model_dir), min_prompt_length=32,
+                            max_prompt_length=32, outputs_dir=str(outputs), quiet=True))
     with LlamaServer(ensure_smollm2(), alias="SmolLM2-135M-Instruct", parallel=4, context_size=8192,
                      threads=2) as smol:
         for repeats in (1, 2):

@@ -33,10 +33,10 @@ def test_runs_and_numbers_equal_the_run_directories(app_server, app_outputs):
     status, data = get(f"{app_server.url}/api/runs")
     assert status == 200
     kinds = sorted(r["kind"] for r in data["runs"])
-    assert kinds == ["eval", "eval", "eval", "perf"]
+    assert kinds == ["eval", "eval", "eval", "perf", "perf"]
     starts = [r["started_epoch_s"] for r in data["runs"]]
     assert starts == sorted(starts, reverse=True)  # newest first
-    perf = next(r for r in data["runs"] if r["kind"] == "perf")
+    perf = next(r for r in data["runs"] if r["kind"] == "perf" and r["id"].endswith("perf-a"))
     status, details = get(f"{app_server.url}/api/run?id={perf['id']}")
     summary = json.loads((app_outputs / perf["id"] / "summary.json").read_text())
     assert details["summary"]["points"] == summary["points"] and details["has_report_html"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from playwright.sync_api import expect
 
@@ -28,14 +29,15 @@ def test_pages_filters_and_numbers(app_server, app_outputs):
     runs = _runs(app_outputs)
     eval_id = next(i for i, r in runs["eval"] if r["config"]["repeats"] == 2)
     other_eval = next(i for i, r in runs["eval"] if r["config"]["repeats"] == 1)
-    perf_id, _ = runs["perf"][0]
+    perf_id = next(i for i, _ in runs["perf"] if i.endswith("perf-a"))
+    other_perf = next(i for i, _ in runs["perf"] if i.endswith("perf-b"))
     with browser_page() as (page, errors):
         page.goto(app_server.url + "/")
         page.wait_for_selector("#runs tr[data-run]")
-        assert page.locator("#runs tr[data-run]").count() == 4
+        assert page.locator("#runs tr[data-run]").count() == 5
         _shot(page, "runs")
         page.select_option("#filter-kind", "perf")
-        expect(page.locator("#runs tr[data-run]")).to_have_count(1)
+        expect(page.locator("#runs tr[data-run]")).to_have_count(2)
 
         # Eval run: the score shown is the one in report.json.
         page.goto(f"{app_server.url}/#/run?id={eval_id}")
@@ -71,10 +73,20 @@ def test_pages_filters_and_numbers(app_server, app_outputs):
         cells = page.locator("#points .rps").all_inner_texts()
         assert [float(c) for c in cells] == [round(p["rps"], 2) for p in summary["points"]]
         assert page.locator("#requests tr").count() == 1 + 16
+        expect(page.locator(".chart canvas")).to_have_count(5)  # interactive charts drew
+        legend = page.locator("#chart-latency").inner_text()
+        assert "p99" in legend and "p50" in legend
         _shot(page, "perf-run")
         page.click("#to-report")
         page.wait_for_selector("#plot-throughput svg")
         _shot(page, "perf-report")
+
+        # Compare two perf runs: overlaid curves, one series per run.
+        page.goto(f"{app_server.url}/#/compare?ids={perf_id},{other_perf}")
+        page.wait_for_selector("#chart-rps canvas")
+        rps_legend = page.locator("#chart-rps").inner_text()
+        assert "perf-a" in rps_legend and "perf-b" in rps_legend
+        _shot(page, "compare-perf")
 
         # Compare two eval runs.
         page.goto(f"{app_server.url}/#/compare?ids={eval_id},{other_eval}")
@@ -106,6 +118,33 @@ def test_hostile_text_is_shown_as_text_and_never_runs(app_server, app_outputs):
         page.goto(f"{app_server.url}/#/run?id={xss_id}")
         page.wait_for_selector("#scores")
     assert dialogs == [] and errors == []
+
+
+def test_a_running_run_updates_live(tmp_path):
+    import subprocess
+    import sys
+
+    from assay.engines.sim import SimServer, SimSettings
+
+    with SimServer(SimSettings(ttft_ms=50, tpot_ms=20, output_tokens=32)) as sim:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "assay", "perf", "--url", f"{sim.base_url}/completions", "--model", "sim",
+             "--parallel", "2", "--number", "12", "--max-tokens", "32", "--tokenizer-path", "o200k_base",
+             "--min-prompt-length", "8", "--max-prompt-length", "8", "--outputs-dir", str(tmp_path), "--quiet",
+             "--no-html"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while not list(tmp_path.rglob("run.json")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            run_id = next(tmp_path.rglob("run.json")).parent.relative_to(tmp_path).as_posix()
+            with AppServer(tmp_path) as server, browser_page() as (page, errors):
+                page.goto(f"{server.url}/#/run?id={run_id}")
+                expect(page.locator("main p.muted")).to_contain_text("running")
+                expect(page.locator("main p.muted")).to_contain_text("finished", timeout=30_000)  # no reload
+                expect(page.locator("#points tr[data-point]")).to_have_count(1)
+            assert errors == []
+        finally:
+            process.wait(timeout=60)
 
 
 def test_chinese_interface(app_outputs):

@@ -74,27 +74,33 @@ class RunIndex:
                 dirs[:] = []
         return found
 
+    def _stamp(self, folder: Path) -> float:
+        files = ("run.json", "report.json", "summary.json", "samples.jsonl", "requests.jsonl")
+        return max(((folder / f).stat().st_mtime for f in files if (folder / f).exists()), default=0.0)
+
+    def _load(self, run_id: str, folder: Path) -> None:
+        """(Re-)read one run if its files changed since the last look."""
+        stamp = self._stamp(folder)
+        if self._stamps.get(run_id) == stamp and run_id in self._entries:
+            return
+        try:
+            run = read_run(folder)  # also turns a dead writer's "running" into "interrupted"
+        except Exception:
+            return
+        kind = str(run.get("kind", "?"))
+        self._entries[run_id] = RunEntry(
+            id=run_id, path=folder, kind=kind, model=str(run.get("config", {}).get("model")),
+            status=str(run.get("status")), started_epoch_s=float(run.get("started_epoch_s") or 0.0),
+            headline=_headline(kind, folder, run),
+        )
+        self._stamps[run_id] = stamp
+
     def refresh(self) -> list[RunEntry]:
         seen = set()
         for folder in self._run_dirs():
             run_id = folder.relative_to(self.outputs).as_posix()
             seen.add(run_id)
-            stamp = max((p.stat().st_mtime for p in (folder / "run.json", folder / "report.json",
-                                                       folder / "summary.json", folder / "samples.jsonl",
-                                                       folder / "requests.jsonl") if p.exists()), default=0.0)
-            if self._stamps.get(run_id) == stamp and run_id in self._entries:
-                continue
-            try:
-                run = read_run(folder)
-            except Exception:
-                continue
-            kind = str(run.get("kind", "?"))
-            self._entries[run_id] = RunEntry(
-                id=run_id, path=folder, kind=kind, model=str(run.get("config", {}).get("model")),
-                status=str(run.get("status")), started_epoch_s=float(run.get("started_epoch_s") or 0.0),
-                headline=_headline(kind, folder, run),
-            )
-            self._stamps[run_id] = stamp
+            self._load(run_id, folder)
         for gone in set(self._entries) - seen:
             self._entries.pop(gone, None)
             self._stamps.pop(gone, None)
@@ -104,7 +110,11 @@ class RunIndex:
         """The run with exactly this id, or None (ids are compared, never joined into paths)."""
         if run_id not in self._entries:
             self.refresh()
-        return self._entries.get(run_id)
+        entry = self._entries.get(run_id)
+        if entry is not None:
+            self._load(run_id, entry.path)  # a run in progress changes: follow it
+            entry = self._entries.get(run_id)
+        return entry
 
 
 class SampleCache:

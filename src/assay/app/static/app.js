@@ -186,6 +186,36 @@ function evalBody(run) {
     el("table", {id: "scores"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows)];
 }
 
+// Interactive sweep charts (uPlot: zoom by dragging, values on hover). Several runs overlay.
+const COLOURS = ["#0969da", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989"];
+
+function xOf(point) { return point.rate !== null && point.rate !== undefined ? point.rate : point.concurrency; }
+
+function sweepChart(title, id, series, yLabel) {
+  // series: [{label, points: [[x, y], ...]}]; aligned on the union of x values.
+  const box = el("div", {class: "chart", id}, el("h3", {}, title));
+  if (!window.uPlot) return box;
+  const xs = [...new Set(series.flatMap(s => s.points.map(p => p[0])))].sort((a, b) => a - b);
+  const data = [xs, ...series.map(s => { const m = new Map(s.points); return xs.map(x => (m.has(x) ? m.get(x) : null)); })];
+  const options = {width: 440, height: 240, scales: {x: {time: false}}, axes: [{label: "load"}, {label: yLabel}],
+    series: [{label: "load"}, ...series.map((s, i) => ({label: s.label, stroke: COLOURS[i % COLOURS.length], width: 2,
+      points: {show: true}, spanGaps: true}))]};
+  box.append(el("div", {class: "plot"}));
+  setTimeout(() => new window.uPlot(options, data, box.querySelector(".plot")), 0);
+  return box;
+}
+
+function perfCharts(runs) {
+  // runs: [{label, points}]
+  const line = (field, key) => runs.flatMap(r => [{label: `${r.label} ${key}`, points: r.points.map(p => [xOf(p), (p[field] || {})[key] ?? null])}]);
+  return el("div", {class: "charts"},
+    sweepChart("Requests per second", "chart-rps", runs.map(r => ({label: r.label, points: r.points.map(p => [xOf(p), p.rps])})), "req/s"),
+    sweepChart("Output tokens per second", "chart-tokens", runs.map(r => ({label: r.label, points: r.points.map(p => [xOf(p), p.output_throughput])})), "tok/s"),
+    sweepChart("Latency (s)", "chart-latency", ["p50", "p90", "p99"].flatMap(k => line("latency_s", k)), "s"),
+    sweepChart("TTFT (s)", "chart-ttft", ["p50", "p99"].flatMap(k => line("ttft_s", k)), "s"),
+    sweepChart("TPOT (s)", "chart-tpot", ["p50", "p99"].flatMap(k => line("tpot_s", k)), "s"));
+}
+
 async function perfBody(run) {
   const points = (run.summary || {}).points || [];
   const head = ["Conc.", "Rate/s", "Requests", "Success", "RPS", "Gen. tok/s", "Avg TTFT (s)", "P99 TTFT (s)", "Avg TPOT (s)", "P99 TPOT (s)", "Avg ITL (s)", "P99 Lat. (s)", "Client"];
@@ -203,7 +233,10 @@ async function perfBody(run) {
     el("td", {class: "num"}, r.sent_ns === null ? "-" : fmt(((r.first_token_ns ?? r.end_ns) - r.sent_ns) / 1e9)),
     el("td", {class: "num"}, fmt((r.end_ns - (r.sent_ns ?? r.start_ns)) / 1e9)),
     el("td", {class: "num"}, r.completion_tokens ?? "-"), el("td", {class: r.error ? "bad" : ""}, r.error || "ok")));
-  return [run.has_report_html ? el("p", {}, el("a", {href: "/report?id=" + encodeURIComponent(run.id), id: "to-report"}, T.report)) : null,
+  const bound = points.filter(p => (p.client || {}).client_bound);
+  return [run.has_report_html ? el("p", {}, el("a", {href: "/report?id=" + encodeURIComponent(run.id), id: "to-report"}, T.report + " (timeline, distributions)")) : null,
+    bound.length ? el("p", {class: "bad", id: "client-bound"}, `Client-bound points (timings may be the client's): ${bound.map(xOf).join(", ")}`) : null,
+    perfCharts([{label: run.model, points}]),
     el("table", {id: "points"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows),
     el("h2", {}, `${T.requests} (${requests.total})`),
     el("table", {id: "requests"}, el("tr", {}, ...["#", "Point", "Phase", "TTFT (s)", "Latency (s)", "Tokens", "Result"].map(h => el("th", {}, h))), ...reqRows)];
@@ -261,7 +294,9 @@ async function comparePage(ids) {
     data.points.forEach((points, i) => points.forEach(p => rows.push(el("tr", {},
       el("td", {}, names[i]), el("td", {class: "num"}, p.concurrency || p.rate), el("td", {class: "num"}, fmt(p.rps, 2)),
       el("td", {class: "num"}, fmt(p.ttft_s.mean)), el("td", {class: "num"}, fmt(p.tpot_s.mean)), el("td", {class: "num"}, fmt(p.latency_s.p99))))));
-    return el("div", {}, el("h1", {}, T.compare), el("table", {id: "compare-table"},
+    return el("div", {}, el("h1", {}, T.compare),
+      perfCharts(data.points.map((points, i) => ({label: names[i], points}))),
+      el("table", {id: "compare-table"},
       el("tr", {}, ...["Run", "Load", "RPS", "Avg TTFT (s)", "Avg TPOT (s)", "P99 Lat. (s)"].map(h => el("th", {}, h))), ...rows));
   }
   const scoreRows = data.scores.map(s => el("tr", {}, el("td", {}, s.benchmark), el("td", {}, s.subset),
