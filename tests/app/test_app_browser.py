@@ -62,6 +62,9 @@ def test_pages_filters_and_numbers(app_server, app_outputs):
         expect(page.locator("#samples .sample")).to_have_count(12)
         page.locator("#samples .sample a.repeats").first.click()
         expect(page.locator("#samples .sample")).to_have_count(2)
+        boxes = [page.locator("#samples .sample").nth(i).bounding_box() for i in range(2)]
+        assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] < boxes[1]["x"]  # side by side
+        _shot(page, "repeats")
         page.fill("#search", "Janet")
         page.press("#search", "Enter")
         page.wait_for_selector("#page-info-top")

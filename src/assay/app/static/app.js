@@ -265,7 +265,7 @@ async function samplesPage(query) {
   return el("div", {}, el("h1", {}, T.samples), el("p", {}, el("a", {href: "#/run?id=" + encodeURIComponent(id)}, "← " + id)),
     el("div", {class: "filters"}, ...buttons, search,
       filters.sample ? el("button", {onclick: () => go({sample: ""})}, `sample ${filters.sample} ×`) : null),
-    pager("top"), el("div", {id: "samples"}, ...cards), pager("bottom"));
+    pager("top"), el("div", {id: "samples", class: filters.sample ? "side-by-side" : ""}, ...cards), pager("bottom"));
 }
 
 function sampleCard(row) {
