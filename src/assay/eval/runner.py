@@ -21,6 +21,7 @@ from rich.console import Console
 
 from assay import __version__
 from assay.client.openai import ChatOrCompletionRequest, Completion, OpenAIClient
+from assay.console import LiveBar
 from assay.errors import AssayError, ConfigError, ServerError
 from assay.eval.benchmarks import Benchmark, Sample, get_benchmark
 from assay.eval.config import TaskConfig
@@ -391,38 +392,19 @@ def rescore(run_dir: str | Path, console: Console | None = None) -> dict[str, di
     return write_reports(path, console)
 
 
-class _Progress:
-    def __init__(self, console: Console, total: int, completed: int, done: dict[str, SampleRecord], quiet: bool) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+class _Progress(LiveBar):
+    """done / errors / running accuracy / ETA."""
 
+    def __init__(self, console: Console, total: int, completed: int, done: dict[str, SampleRecord], quiet: bool) -> None:
         self.correct = sum(r.score for r in done.values())
         self.judged = len(done)
         self.errors = 0
-        self._last = 0.0
-        self.progress = Progress(
-            TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[errors]} errors"),
-            TextColumn("acc {task.fields[accuracy]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), auto_refresh=False, disable=quiet, transient=True,
-        )
-        self.task = self.progress.add_task("eval", total=total, completed=completed, errors=0, accuracy=self._accuracy())
+        super().__init__("eval", total, fields={"errors": "{task.fields[errors]} errors",
+                                                "accuracy": "acc {task.fields[accuracy]}"},
+                         quiet=quiet, completed=completed, errors=0, accuracy=self._accuracy())
 
     def _accuracy(self) -> str:
         return f"{self.correct / self.judged:.3f}" if self.judged else "-"
-
-    def __enter__(self) -> _Progress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.refresh()
-        self.progress.stop()
 
     def advance(self, record: SampleRecord) -> None:
         if record.verdict == "error":
@@ -430,11 +412,7 @@ class _Progress:
         else:
             self.judged += 1
             self.correct += record.score
-        self.progress.update(self.task, advance=1, errors=self.errors, accuracy=self._accuracy())
-        now = time.monotonic()
-        if now - self._last > 0.2:
-            self._last = now
-            self.progress.refresh()
+        self.step(errors=self.errors, accuracy=self._accuracy())
 
 
 def _run_loop(coroutine: Any) -> None:

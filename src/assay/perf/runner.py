@@ -22,6 +22,7 @@ from rich.console import Console
 from assay import __version__
 from assay.client.openai import ChatOrCompletionRequest, OpenAIClient, endpoint_kind
 from assay.client.records import RECORD_SCHEMA_VERSION, RequestRecord
+from assay.console import LiveBar
 from assay.errors import ServerError
 from assay.perf import metrics
 from assay.perf.config import PerfConfig, PointSpec
@@ -486,48 +487,22 @@ class _Run:
         return index
 
 
-class _Progress:
-    """A live bar (refreshed by the loop itself, no extra thread) and --log-every-n-query lines."""
+class _Progress(LiveBar):
+    """The live bar of a sweep point, and the --log-every-n-query lines."""
 
     def __init__(self, console: Console, total: int | None, label: str, config: PerfConfig) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
+        super().__init__(label, total, fields={"failed": "{task.fields[failed]} failed"}, quiet=config.quiet,
+                         failed=0)
         self.console = console
         self.config = config
         self.total = total
         self.failed = 0
         self.label = label
-        self._last_refresh = 0.0
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), auto_refresh=False, disable=config.quiet, transient=True,
-        )
-        self.task = self.progress.add_task(self.label, total=total, failed=0)
-
-    def __enter__(self) -> _Progress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.refresh()
-        self.progress.stop()
 
     def advance(self, record: RequestRecord, records: list[RequestRecord]) -> None:
         if record.error is not None:
             self.failed += 1
-        self.progress.update(self.task, advance=1, failed=self.failed)
-        now = time.monotonic()
-        if now - self._last_refresh > 0.2:
-            self._last_refresh = now
-            self.progress.refresh()
+        self.step(failed=self.failed)
         every = self.config.log_every_n_query
         if every and len(records) % every == 0 and not self.config.quiet:
             self.console.print(_interim_line(self.label, records, self.total), markup=False, highlight=False)
