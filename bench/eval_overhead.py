@@ -42,15 +42,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from perf_client import OFFLINE_ENV
+
 HERE = Path(__file__).resolve().parent
 PAGE = os.sysconf("SC_PAGE_SIZE")
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "MODELSCOPE_OFFLINE": "1",
-    "NO_PROXY": "127.0.0.1,localhost",
-}
 README = """---
 configs:
 - config_name: main

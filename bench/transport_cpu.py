@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from perf_client import percentile
 
 from assay.client.transport import StreamingPool
 from assay.engines.sim import SimServer, SimSettings
@@ -79,14 +80,6 @@ class Run:
         return self.cpu_s / max(1, self.chunks) * 1e6
 
 
-def percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    pos = (len(s) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(s) - 1)
-    return s[low] + (s[high] - s[low]) * (pos - low)
 
 
 def process_cpu_s(pid: int) -> float:

@@ -596,7 +596,7 @@ def test_tls_handshake_failure_is_a_connect_error() -> None:
 
 
 def test_works_under_uvloop() -> None:
-    uvloop = pytest.importorskip("uvloop")
+    import uvloop
 
     async def main() -> tuple[list[RawResponse], int]:
         server = Server(lambda i, r, w: keep_alive_script(server)(i, r, w))

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 
 import pytest
 
 from assay.eval.ifeval import INSTRUCTIONS, check, clean_kwargs, evaluate, follows, loose_variants, validate
 from assay.eval.ifeval.text import count_sentences, count_words, split_sentences, word_tokenize
-
-HAS_LANGDETECT = importlib.util.find_spec("langdetect") is not None
-needs_langdetect = pytest.mark.skipif(not HAS_LANGDETECT, reason="langdetect is not installed")
-LANGUAGE_CHECKS = {"language:response_language", "change_case:english_capital", "change_case:english_lowercase"}
 
 KANNADA = ("ಹ್ಯಾಂಬರ್ಗರ್‌ಗಳು ಸ್ಯಾಂಡ್‌ವಿಚ್‌ಗಳೇ ಎಂಬ ಪ್ರಶ್ನೆ ತುಂಬಾ ಆಸಕ್ತಿದಾಯಕವಾಗಿದೆ. ಕೆಲವರು ಹೌದು ಎನ್ನುತ್ತಾರೆ ಏಕೆಂದರೆ "
            "ಅವುಗಳಲ್ಲಿ ಎರಡು ಬ್ರೆಡ್ ತುಂಡುಗಳ ನಡುವೆ ಮಾಂಸ ಇರುತ್ತದೆ. ಇತರರು ಇಲ್ಲ ಎಂದು ಹೇಳುತ್ತಾರೆ.")
@@ -156,8 +151,7 @@ CASES: list[tuple[str, dict, str, bool]] = [
 
 def _param(case: tuple[str, dict, str, bool]) -> object:
     instruction_id, _, _, expected = case
-    marks = [needs_langdetect] if instruction_id in LANGUAGE_CHECKS else []
-    return pytest.param(*case, id=f"{instruction_id}-{'follows' if expected else 'violates'}", marks=marks)
+    return pytest.param(*case, id=f"{instruction_id}-{'follows' if expected else 'violates'}")
 
 
 @pytest.mark.parametrize(("instruction_id", "kwargs", "response", "expected"), [_param(c) for c in CASES])
@@ -207,7 +201,6 @@ def test_loose_forgives_a_first_or_last_line_and_asterisks(instruction_id, kwarg
     assert follows(instruction_id, response, kwargs, loose=True)
 
 
-@needs_langdetect
 def test_loose_lowercase_after_an_intro_line():
     response = "Here is my answer:\nthis is an english sentence about the weather, which has been nice today."
     result = evaluate(response, ["change_case:english_lowercase"], [{}])

@@ -4,7 +4,6 @@ and to violate the instructions are judged correctly (per instruction, strict an
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 
 import pytest
@@ -13,8 +12,6 @@ from assay.eval.ifeval import evaluate
 from tests.conftest import SHARED
 
 DATA = SHARED / "datasets" / "ifeval" / "input_data.jsonl"
-HAS_LANGDETECT = importlib.util.find_spec("langdetect") is not None
-LANGUAGE_CHECKS = {"language:response_language", "change_case:english_capital", "change_case:english_lowercase"}
 
 _SENTENCES = (
     "The morning light fell softly across the old stone walls of the city.",
@@ -163,8 +160,6 @@ def test_cases_cover_the_first_20_prompts():
 
 @pytest.mark.parametrize("row", _rows(), ids=lambda row: str(row["key"]))
 def test_first_20_prompts_are_judged_correctly(row):
-    if set(row["instruction_id_list"]) & LANGUAGE_CHECKS and not HAS_LANGDETECT:
-        pytest.skip("langdetect is not installed")
     for response, expected in CASES[row["key"]]:
         result = evaluate(response, row["instruction_id_list"], row["kwargs"])
         assert list(result.strict) == expected, (response[:80], row["instruction_id_list"])
@@ -174,8 +169,6 @@ def test_first_20_prompts_are_judged_correctly(row):
 def test_first_20_through_the_benchmark_judge():
     from assay.eval.benchmarks import get_benchmark
 
-    if not HAS_LANGDETECT:
-        pytest.skip("langdetect is not installed")
     benchmark = get_benchmark("ifeval")
     for index, row in enumerate(_rows()):
         sample = benchmark.to_sample(row, index, "default", None, [])
