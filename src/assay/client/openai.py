@@ -482,7 +482,3 @@ class _StreamState:
 
 def _flatten(messages: list[dict[str, Any]] | None) -> str:
     return "\n".join(str(m.get("content", "")) for m in messages or [])
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__

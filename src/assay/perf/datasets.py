@@ -178,8 +178,3 @@ def _request_from_item(kind: str, item: Any, where: str) -> ChatOrCompletionRequ
             if isinstance(item.get(key), str):
                 return ChatOrCompletionRequest(prompt=item[key], max_tokens=max_tokens)
     raise DatasetError(f"{where}: expected an object with a 'prompt' (or 'question') string or 'messages'")
-
-
-def cycle_to(requests: list[ChatOrCompletionRequest], count: int, max_tokens: int) -> list[ChatOrCompletionRequest]:
-    """``count`` requests from a file dataset, cycling it; per-line max_tokens wins."""
-    return list(cycle_stream(requests, count, max_tokens))
