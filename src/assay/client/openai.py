@@ -8,13 +8,14 @@ waiting coroutine only once per response. Timing marks therefore sit right on th
     event loop is not billed to the server: it is ``sent - start``, reported on its own;
   - one mark per network read; every SSE event in that read shares it (they arrived
     together, and pretending otherwise would invent inter-token gaps).
-Events are decoded after the response ends, in slices that give the event loop back, so a
-hundred responses finishing together cannot delay the reads of the others.
+Events are decoded as they arrive, inside the transport's read callback (no coroutine wakes per
+event): a read that holds exactly one whole ``data:`` event, the usual case, costs one
+msgspec decode and a few comparisons; anything else goes through a general line splitter. The
+work is spread evenly over the stream, not piled up where many responses end together.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,30 +49,30 @@ class ChatOrCompletionRequest:
 
 
 # Typed views of the stream events: msgspec skips every field not named here.
-class _Delta(msgspec.Struct):
+class _Delta(msgspec.Struct, gc=False):
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
 
 
-class _Choice(msgspec.Struct):
+class _Choice(msgspec.Struct, gc=False):
     delta: _Delta | None = None
     message: _Delta | None = None
     text: str | None = None
     finish_reason: str | None = None
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
 
-class _Error(msgspec.Struct):
+class _Error(msgspec.Struct, gc=False):
     message: str | None = None
     code: int | str | None = None
 
 
-class _Event(msgspec.Struct):
+class _Event(msgspec.Struct, gc=False):
     id: str | None = None
     choices: list[_Choice] | None = None
     usage: _Usage | None = None
@@ -223,19 +224,19 @@ class OpenAIClient:
         ex.start_ns = time.perf_counter_ns()
         state = ex.state
         payload = _encode(self.body(request))
-        raw = await self._pool.post(self.url, payload, self._headers)
+        raw = await self._pool.post(self.url, payload, self._headers, state.feed if self.stream else None)
         ex.marks.sent_ns = raw.sent_ns
         ex.headers_ns = raw.headers_ns
         ex.status = raw.status
         ex.retries = raw.retries
         ex.retry_after_s = raw.retry_after_s
+        if self.stream:
+            state.finish(raw.end_ns)
         if raw.error is not None:
             ex.error, ex.error_kind = raw.error, raw.error_kind
         elif raw.status != 200:
             ex.error, ex.error_kind = _error_message(raw.status or 0, raw.body), "http"
-        elif self.stream:
-            await _decode_stream(raw.chunks, state)
-        else:
+        elif not self.stream:
             state.on_whole_body(raw.body, raw.end_ns)
         ex.end_ns = raw.end_ns
         if ex.error is None:
@@ -319,26 +320,6 @@ class OpenAIClient:
             retry_after_s=ex.retry_after_s,
         )
 
-async def _decode_stream(chunks: list[tuple[int, bytes]], state: _StreamState, slice_size: int = 16) -> None:
-    """Feed the SSE events of a finished response to ``state``, each with its read's time mark."""
-    buffer = b""
-    for number, (now, data) in enumerate(chunks, start=1):
-        buffer += data
-        if b"\n" in data:
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if line.startswith(b"data:"):
-                    state.on_data(line[5:].strip(), now)
-                elif line.startswith(b"{"):  # a bare JSON error body sent with status 200
-                    state.on_data(line.strip(), now)
-            if state.done:
-                return
-        if number % slice_size == 0:
-            await asyncio.sleep(0)  # give the loop back: other responses' reads wait otherwise
-    if buffer.startswith(b"data:"):
-        state.on_data(buffer[5:].strip(), chunks[-1][0])
-
-
 class _Exchange:
     """Everything one request did, before it is shaped into a record or a completion."""
 
@@ -359,26 +340,29 @@ class _Exchange:
 
 
 class _StreamState:
-    """What the events of one response said, accumulated cheaply."""
+    """What the events of one response said, accumulated as they arrive.
+
+    The per-event path is kept to a few dozen bytecodes (a token stream runs it thousands of
+    times a second); totals such as ``output_chars`` are worked out once, in :meth:`finish`.
+    """
 
     __slots__ = (
+        "_tail",
         "_usage_seen_tokens",
         "answer_pieces",
         "chunk_ns",
         "chunk_tokens",
         "completion_tokens",
         "done",
-        "events",
         "finish_reason",
         "first_answer_ns",
+        "first_event",
         "first_reasoning_ns",
-        "first_token_ns",
         "malformed",
         "output_chars",
         "per_chunk_usage",
         "prompt_tokens",
         "reasoning_pieces",
-        "response_id",
         "server_error",
     )
 
@@ -387,7 +371,7 @@ class _StreamState:
         self.chunk_tokens: list[int] = []
         self.answer_pieces: list[str] = []
         self.reasoning_pieces: list[str] = []
-        self.first_token_ns: int | None = None
+        self.first_event: _Event | None = None
         self.first_reasoning_ns: int | None = None
         self.first_answer_ns: int | None = None
         self.prompt_tokens: int | None = None
@@ -395,68 +379,105 @@ class _StreamState:
         self.finish_reason: str | None = None
         self.server_error: str | None = None
         self.malformed = 0
-        self.events = 0
         self.done = False
         self.output_chars = 0
         self.per_chunk_usage = True
         self._usage_seen_tokens = 0
-        self.response_id: str | None = None
+        self._tail = b""
+
+    @property
+    def response_id(self) -> str | None:
+        return None if self.first_event is None else self.first_event.id
+
+    @property
+    def first_token_ns(self) -> int | None:
+        """The read that brought the first text (reasoning or answer)."""
+        return self.chunk_ns[0] if self.chunk_ns else None
+
+    def feed(self, data: bytes, now: int) -> None:
+        """Body bytes of one network read (``now``: its time mark). Never raises."""
+        if self._tail or data[:5] != b"data:" or data[-2:] != b"\n\n" or self.done:
+            self._feed_lines(data, now)
+            return
+        try:  # one whole event, the usual read of a token stream
+            event = _decode_event(data[5:])
+        except msgspec.DecodeError:  # several events, [DONE], or a malformed one: take the read apart
+            self._feed_lines(data, now)
+            return
+        self.on_event(event, now)
+
+    def _feed_lines(self, data: bytes, now: int) -> None:
+        if self.done:
+            return
+        lines = (self._tail + data).split(b"\n")
+        self._tail = lines.pop()  # an incomplete last line waits for the next read
+        for line in lines:
+            if line[:5] == b"data:":
+                self.on_data(line[5:], now)
+            elif line[:1] == b"{":  # a bare JSON error body sent with status 200
+                self.on_data(line, now)
+            if self.done:
+                return
+
+    def finish(self, end_ns: int) -> None:
+        """The body ended: a last line without its newline still counts; totals are summed."""
+        tail, self._tail = self._tail, b""
+        if not self.done and tail[:5] == b"data:":
+            self.on_data(tail[5:], end_ns)
+        self.output_chars = sum(map(len, self.answer_pieces)) + sum(map(len, self.reasoning_pieces))
+        if len(self.chunk_tokens) != len(self.chunk_ns):
+            self.per_chunk_usage = False
 
     def on_data(self, payload: bytes, now: int) -> None:
-        if payload == b"[DONE]":
-            self.done = True
-            return
-        if not payload:
-            return
+        """One event's JSON (surrounding whitespace allowed), ``[DONE]`` or a keep-alive blank."""
         try:
             event = _decode_event(payload)
         except msgspec.DecodeError:
-            self.malformed += 1
+            payload = payload.strip()
+            if payload == b"[DONE]":
+                self.done = True
+            elif payload:
+                self.malformed += 1
             return
-        self.events += 1
-        if self.response_id is None:
-            self.response_id = event.id
+        self.on_event(event, now)
+
+    def on_event(self, event: _Event, now: int) -> None:
+        if self.first_event is None:
+            self.first_event = event
         if event.error is not None:
             err = event.error
             self.server_error = err if isinstance(err, str) else (err.message or str(err.code))
             return
-        text_chars = 0
-        if event.choices:
-            choice = event.choices[0]
+        choices = event.choices
+        usage = event.usage
+        if choices:
+            choice = choices[0]
+            answer = choice.text
             delta = choice.delta or choice.message
             reasoning = None
-            answer = choice.text
             if delta is not None:
+                if answer is None:
+                    answer = delta.content
                 reasoning = delta.reasoning_content or delta.reasoning
-                answer = delta.content if answer is None else answer
-            if reasoning:
-                if self.first_reasoning_ns is None:
-                    self.first_reasoning_ns = now
-                self.reasoning_pieces.append(reasoning)
-                text_chars += len(reasoning)
+                if reasoning:
+                    if self.first_reasoning_ns is None:
+                        self.first_reasoning_ns = now
+                    self.reasoning_pieces.append(reasoning)
             if answer:
                 if self.first_answer_ns is None:
                     self.first_answer_ns = now
                 self.answer_pieces.append(answer)
-                text_chars += len(answer)
+            if answer or reasoning:  # a chunk of text, with its token count where usage came with it
+                self.chunk_ns.append(now)
+                if usage is not None and usage.completion_tokens is not None:
+                    self.chunk_tokens.append(usage.completion_tokens - self._usage_seen_tokens)
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
-        usage = event.usage
-        if text_chars:
-            self.output_chars += text_chars
-            if self.first_token_ns is None:
-                self.first_token_ns = now
-            self.chunk_ns.append(now)
-            if usage is not None and usage.completion_tokens is not None:
-                self.chunk_tokens.append(usage.completion_tokens - self._usage_seen_tokens)
-            else:
-                self.per_chunk_usage = False
         if usage is not None:
             if usage.prompt_tokens is not None:
                 self.prompt_tokens = usage.prompt_tokens
             if usage.completion_tokens is not None:
-                self.completion_tokens = usage.completion_tokens
-                self._usage_seen_tokens = usage.completion_tokens
+                self.completion_tokens = self._usage_seen_tokens = usage.completion_tokens
 
     def text(self) -> str:
         return "".join(self.reasoning_pieces) + "".join(self.answer_pieces)
@@ -464,6 +485,7 @@ class _StreamState:
     def on_whole_body(self, body: bytes, now: int) -> None:
         self.on_data(body.strip(), now)
         self.done = True
+        self.finish(now)
 
     def problem(self) -> tuple[str | None, str | None]:
         """The reason this response counts as failed, if any."""
@@ -471,7 +493,7 @@ class _StreamState:
             return f"server error in stream: {' '.join(self.server_error.split())[:300]}", "stream"
         if self.malformed:
             return f"{self.malformed} malformed stream event(s) (invalid JSON)", "protocol"
-        if self.events == 0:
+        if self.first_event is None:
             return "response carried no completion events", "protocol"
         if not self.chunk_ns and self.finish_reason is None:
             return "response ended without any generated text or finish reason", "protocol"

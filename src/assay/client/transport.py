@@ -3,7 +3,8 @@
 Built on asyncio protocols with ``httptools`` (llhttp) parsing status, headers, chunked
 transfer coding, Content-Length and close-delimited bodies. Per network read the work is:
 ``data_received`` → one ``perf_counter_ns()`` → ``parser.feed_data(data)`` → ``on_body``
-appends ``(t, bytes)`` to a list. No coroutine runs per read: the caller's :meth:`post`
+hands ``(bytes, t)`` to the caller's ``on_body`` sink (a 200 response, when one was given)
+or appends ``(t, bytes)`` to a list. No coroutine runs per read: the caller's :meth:`post`
 is woken once, when the response is complete, fails or times out. Every body piece carries
 the time its network read was taken up by the event loop, not the time a coroutine got to it.
 
@@ -47,7 +48,8 @@ class RawResponse:
     headers_ns: int | None = None
     """The network read that completed the status line and headers."""
     chunks: list[tuple[int, bytes]] = field(default_factory=list)
-    """Decoded body bytes, each with the time of the network read that delivered them."""
+    """Decoded body bytes, each with the time of the network read that delivered them (empty when
+    an ``on_body`` sink took a 200 response's body)."""
     end_ns: int = 0
     """The read that completed the response, or when the failure was noticed."""
     error: str | None = None
@@ -117,6 +119,8 @@ class _Connection(asyncio.Protocol):
         self._parser: HttpResponseParser | None = None
         self._response: RawResponse | None = None
         self._chunks: list[tuple[int, bytes]] = []
+        self._on_body: Callable[[bytes, int], None] | None = None
+        self._sink: Callable[[bytes, int], None] | None = None
         self._now = 0
         self._size = 0
         self._max_body = pool.max_body_bytes
@@ -193,12 +197,17 @@ class _Connection(asyncio.Protocol):
         )
         if status in (429, 503):
             response.retry_after_s = _retry_after(headers.get("retry-after"))
+        self._sink = self._on_body if status == 200 else None
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
         if self._size > self._max_body:
             raise _TooLarge
-        self._chunks.append((self._now, body))
+        sink = self._sink
+        if sink is None:
+            self._chunks.append((self._now, body))
+        else:
+            sink(body, self._now)
 
     def on_message_complete(self) -> None:
         response = self._response
@@ -212,7 +221,8 @@ class _Connection(asyncio.Protocol):
 
     # --- one exchange -----------------------------------------------------------------------
 
-    async def exchange(self, data: bytes, response: RawResponse, deadline_ns: int | None) -> bool:
+    async def exchange(self, data: bytes, response: RawResponse, deadline_ns: int | None,
+                       on_body: Callable[[bytes, int], None] | None = None) -> bool:
         """Send ``data`` and fill ``response``; True when it failed before any response byte."""
         pool = self._pool
         loop = self._loop
@@ -220,6 +230,8 @@ class _Connection(asyncio.Protocol):
         assert transport is not None
         self._response = response
         self._chunks = response.chunks
+        self._on_body = on_body
+        self._sink = None
         self._size = 0
         self._begun = self._headers_done = self._eof_body = self._server_close = False
         self._before_response = False
@@ -358,8 +370,14 @@ class StreamingPool:
         """Open connections, idle or busy."""
         return len(self._all)
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> RawResponse:
-        """POST ``body`` to ``url`` and read the whole response; failures are returned, not raised."""
+    async def post(self, url: str, body: bytes, headers: dict[str, str],
+                   on_body: Callable[[bytes, int], None] | None = None) -> RawResponse:
+        """POST ``body`` to ``url`` and read the whole response; failures are returned, not raised.
+
+        With ``on_body``, the body of a 200 response goes to ``on_body(piece, read_time_ns)`` as it
+        arrives (called from the protocol: it must be quick and must not raise) instead of
+        :attr:`RawResponse.chunks`; other statuses' bodies stay in ``chunks`` for the error message.
+        """
         start = _perf_ns()
         deadline = None if self.total_timeout_s is None else start + int(self.total_timeout_s * 1e9)
         response = RawResponse()
@@ -377,7 +395,7 @@ class StreamingPool:
                 conn = await self._connect(target, response, deadline)
                 if conn is None:
                     break
-            before_response = await conn.exchange(data, response, deadline)
+            before_response = await conn.exchange(data, response, deadline, on_body)
             if before_response and conn.reused and not fresh_only:
                 retries = response.retries + 1
                 response = RawResponse(retries=retries)
