@@ -13,8 +13,10 @@ against ground truth) and, later, injected faults. It streams ``/v1/completions`
 It is a plain asyncio protocol with httptools parsing (cheap per chunk: one JSON dump and one
 ``transport.write``). Per request it records, on the monotonic clock shared by every process of
 the machine (``time.perf_counter_ns``), when the request's bytes arrived (stamped in
-``data_received``, before any parsing) and when each chunk was handed to the socket (just
-before the write):
+``data_received``, which only stamps and queues the bytes: they are parsed in a callback after
+every ready socket has been stamped, so a hundred requests arriving together all get their own
+arrival time rather than one pushed back by the parsing of the others) and when each chunk was
+handed to the socket (just before the write):
 ``GET /sim/records`` serves them, ``POST /sim/reset`` clears them, ``GET /metrics`` is
 Prometheus text.
 """
@@ -209,19 +211,35 @@ class _SimProtocol(asyncio.Protocol):
         self._url = b""
         self._body: list[bytes] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unparsed: list[tuple[int, bytes]] = []
+        self._lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self._read_ns = time.perf_counter_ns()
-        try:
-            self.parser.feed_data(data)
-        except Exception:  # malformed HTTP: answer 400 and hang up
-            if self.transport is not None:
-                _Reply(self.transport, False).json(400, {"error": {"message": "malformed HTTP request"}})
+        now = time.perf_counter_ns()
+        if self._unparsed:
+            self._unparsed.append((now, data))
+        else:
+            self._unparsed = [(now, data)]
+            asyncio.get_running_loop().call_soon(self._parse)
+
+    def _parse(self) -> None:
+        unparsed, self._unparsed = self._unparsed, []
+        for read_ns, data in unparsed:
+            if self._lost:
+                return
+            self._read_ns = read_ns
+            try:
+                self.parser.feed_data(data)
+            except Exception:  # malformed HTTP: answer 400 and hang up
+                if self.transport is not None:
+                    _Reply(self.transport, False).json(400, {"error": {"message": "malformed HTTP request"}})
+                return
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
         for task in self._tasks:
             task.cancel()
 

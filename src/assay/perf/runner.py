@@ -26,7 +26,7 @@ from assay.console import LiveBar
 from assay.errors import ServerError
 from assay.perf import metrics
 from assay.perf.config import PerfConfig, PointSpec
-from assay.perf.schedule import ClientHealth, LoopMonitor, arrival_offsets
+from assay.perf.schedule import ClientHealth, LoopMonitor, arrival_offsets, frozen_heap
 from assay.perf.slo import needed_percentiles, parse_slo
 from assay.store.rundir import (
     RECORDS_FILE,
@@ -535,10 +535,11 @@ def _run_event_loop(coroutine: Any) -> None:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(coroutine)
+        with frozen_heap():
+            asyncio.run(coroutine)
         return
     if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, frozen_heap():
             runner.run(coroutine)
     else:  # pragma: no cover - Python 3.10
         uvloop.install()

@@ -22,7 +22,7 @@ import msgspec
 
 from assay.client.openai import ChatOrCompletionRequest
 from assay.client.records import RequestRecord
-from assay.perf.schedule import ClientHealth, LoopMonitor
+from assay.perf.schedule import ClientHealth, LoopMonitor, frozen_heap
 
 
 @dataclass
@@ -53,7 +53,7 @@ def _worker_main(job: WorkerJob, connection: Connection) -> None:
     except ImportError:  # pragma: no cover
         runner = asyncio.Runner()
     encode = msgspec.json.Encoder().encode
-    with runner:
+    with runner, frozen_heap():
         health = runner.run(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
     connection.send_bytes(b"HEALTH" + msgspec.json.encode(asdict(health)))
     connection.close()
