@@ -23,6 +23,9 @@ event loop while other requests' first bytes wait to be read (`--yield-every 0` 
   `sent→arrival` (loopback + the simulator's own queueing before its handler runs: a burst of requests
   waits there) and `write→read` (the first chunk handed to the socket → the client's mark for its read:
   the client's event-loop latency); their p99s are shown.
+- **floor**: a bare asyncio protocol on kept-alive connections that stamps its first body read and
+  spots the terminating chunk, nothing else (no HTTP parsing, no decoding): what reading every chunk
+  as it comes costs in the kernel (one `read` and one ACK per chunk) and in uvloop.
 - `--runs N` repeats each point and keeps, per client, the run with the least CPU per chunk.
 """
 
@@ -130,6 +133,71 @@ def make_transport_client(
     return pool, one
 
 
+# --- floor: what any client that reads every chunk pays -------------------------------------------------
+
+
+class _FloorProtocol(asyncio.Protocol):
+    """A kept-alive connection that only stamps its first body read and spots the end of the response."""
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.result = Result()
+        self.headers_done = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter_ns()
+        result = self.result
+        if result.first_ns is None:
+            at = data.find(b'"id": "')  # the first read with an event: its id, once per response
+            if at >= 0:
+                result.first_ns = now
+                result.response_id = data[at + 7:data.index(b'"', at + 7)].decode()
+        if data.endswith(b"0\r\n\r\n") and self.waiter is not None:
+            self.waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.result.error = "connection lost"
+            self.waiter.set_result(None)
+
+
+def make_floor_client(
+    url: str, payload: bytes, headers: dict[str, str], _yield_every: int
+) -> tuple[Any, Callable[[], Awaitable[Result]]]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}Content-Length: {len(payload)}\r\n\r\n"
+               .encode() + payload)
+    idle: list[_FloorProtocol] = []
+
+    class Pool:
+        async def close(self) -> None:
+            for connection in idle:
+                connection.transport.close()
+
+    async def one() -> Result:
+        loop = asyncio.get_running_loop()
+        if idle:
+            connection = idle.pop()
+        else:
+            _, connection = await loop.create_connection(_FloorProtocol, parts.hostname, parts.port)
+        connection.result = result = Result()
+        connection.waiter = loop.create_future()
+        result.sent_ns = time.perf_counter_ns()
+        connection.transport.write(request)
+        await connection.waiter
+        idle.append(connection)
+        return result
+
+    return Pool(), one
+
+
 # --- aiohttp, as assay.client.openai reads a stream ------------------------------------------------------
 
 
@@ -215,7 +283,7 @@ async def drive(
 def measure(client: str, sim: SimServer, concurrency: int, tokens: int, yield_every: int) -> Run:
     import uvloop
 
-    make = make_transport_client if client == "StreamingPool" else make_aiohttp_client
+    make = {"StreamingPool": make_transport_client, "aiohttp": make_aiohttp_client, "floor": make_floor_client}[client]
     url = sim.base_url + "/completions"
     requests = 4 * concurrency
     run = Run(client, concurrency, requests, tokens)
@@ -251,7 +319,8 @@ def main() -> None:
     parser.add_argument("--tpot-ms", type=float, default=10)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--yield-every", type=int, default=16, help="StreamingPool: decode N chunks per slice")
-    parser.add_argument("--clients", nargs="+", default=["aiohttp", "StreamingPool"])
+    parser.add_argument("--clients", nargs="+", default=["aiohttp", "StreamingPool", "floor"],
+                        choices=["aiohttp", "StreamingPool", "floor"])
     args = parser.parse_args()
 
     rows: list[Run] = []
