@@ -65,6 +65,12 @@ def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
 
 
+async def post_once(server: Server, body: bytes = b"{}", headers: dict[str, str] | None = None) -> RawResponse:
+    """One POST to ``server`` through a fresh pool (the server starts and stops around it)."""
+    async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
+        return await pool.post(server.url, body, JSON if headers is None else headers)
+
+
 def chunked(*pieces: bytes) -> list[bytes]:
     return [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
 
@@ -109,12 +115,8 @@ def test_chunked_sse_with_events_split_across_reads() -> None:
             await asyncio.sleep(0.02)
             start = cut
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b'{"stream": true}', JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server, b'{"stream": true}'))
     ok(response)
     assert response.status == 200
     assert response.headers["content-type"] == "text/event-stream"
@@ -136,12 +138,8 @@ def test_one_timestamp_per_network_read() -> None:
         writer.write(b"".join(chunked(second)))
         await writer.drain()
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b"{}", JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server))
     ok(response)
     assert b"".join(c for _, c in response.chunks) == first + second
     marks = sorted({t for t, _ in response.chunks})
@@ -162,12 +160,8 @@ def test_content_length_body_and_request_bytes() -> None:
         await asyncio.sleep(0.02)
         writer.write(payload[100:])
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b'{"q": 1}', {**JSON, "Authorization": "Bearer k"})
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server, b'{"q": 1}', {**JSON, "Authorization": "Bearer k"}))
     ok(response)
     assert response.status == 200 and response.body == payload
     request = server.requests[0]
@@ -187,12 +181,8 @@ def test_error_status_with_body_is_not_a_transport_error() -> None:
         await server.read_request(reader)
         writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b"{}", JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server))
     ok(response)
     assert response.status == 400 and response.body == body and response.retry_after_s is None
 
@@ -221,12 +211,8 @@ def test_interim_100_continue_is_skipped() -> None:
         await server.read_request(reader)
         writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b"{}", JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server))
     ok(response)
     assert response.status == 200 and response.body == b"ok"
 
@@ -344,12 +330,8 @@ def test_failure_before_response_on_a_new_connection_is_not_retried() -> None:
     async def script(_i: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await server.read_request(reader)
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b"{}", JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server))
     assert response.error_kind == "stream" and response.retries == 0
     assert response.error is not None and "before responding" in response.error
     assert server.connections == 1 and response.status is None
@@ -526,12 +508,8 @@ def test_retry_after(status: int, value: str, expected: float | None) -> None:
         writer.write(b"HTTP/1.1 %d Busy\r\nRetry-After: %s\r\nContent-Length: 4\r\n\r\nbusy" % (status, value.encode()))
         await writer.drain()
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b"{}", JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server))
     ok(response)
     assert response.status == status and response.retry_after_s == expected and response.body == b"busy"
 
@@ -544,12 +522,8 @@ def test_retry_after_in_the_future_as_a_date() -> None:
         date = formatdate(time.time() + 60, usegmt=True).encode()
         writer.write(b"HTTP/1.1 503 Busy\r\nRetry-After: %s\r\nContent-Length: 0\r\n\r\n" % date)
 
-    async def main() -> RawResponse:
-        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
-            return await pool.post(server.url, b"{}", JSON)
-
     server = Server(script)
-    response = run(main())
+    response = run(post_once(server))
     assert response.retry_after_s is not None and 55 < response.retry_after_s <= 60
 
 
