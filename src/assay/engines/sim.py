@@ -10,13 +10,13 @@ against ground truth) and, later, injected faults. It streams ``/v1/completions`
   answer, ``usage`` at the end (and on every chunk if ``continuous_usage_stats`` is asked);
 - emission on absolute deadlines (``first + i × TPOT``), so the schedule never drifts.
 
-It is a plain asyncio protocol with httptools parsing (cheap per chunk: one JSON dump and one
-``transport.write``). Per request it records, on the monotonic clock shared by every process of
-the machine (``time.perf_counter_ns``), when the request's bytes arrived (stamped in
-``data_received``, which only stamps and queues the bytes: they are parsed in a callback after
-every ready socket has been stamped, so a hundred requests arriving together all get their own
-arrival time rather than one pushed back by the parsing of the others) and when each chunk was
-handed to the socket (just before the write):
+It runs on non-blocking sockets in an asyncio loop, with httptools parsing (cheap per chunk: one
+JSON dump and one ``send``). Per request it records, on the monotonic clock shared by every
+process of the machine (``time.perf_counter_ns``), when the request's bytes reached its socket
+(the kernel's receive timestamp, ``SO_TIMESTAMPNS``, where the OS gives one: a request that
+waits in the socket while the simulator is busy writing other streams' chunks keeps its true
+arrival, and the wait counts in its TTFT as any client sees it) and when each chunk was handed to
+the socket (just before the write):
 ``GET /sim/records`` serves them, ``POST /sim/reset`` clears them, ``GET /metrics`` is
 Prometheus text.
 """
@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -152,7 +155,7 @@ class _Reply:
 
     __slots__ = ("keep_alive", "transport")
 
-    def __init__(self, transport: asyncio.Transport, keep_alive: bool) -> None:
+    def __init__(self, transport: _SimConnection, keep_alive: bool) -> None:
         self.transport = transport
         self.keep_alive = keep_alive
 
@@ -183,9 +186,6 @@ class _Reply:
 
     def reset(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed server would."""
-        import socket
-        import struct
-
         sock = self.transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -197,33 +197,130 @@ class _Reply:
             self.transport.close()
 
 
-class _SimProtocol(asyncio.Protocol):
-    """One client connection: httptools parses requests; arrival is stamped when their bytes arrive."""
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
 
-    def __init__(self, sim: Simulator) -> None:
+
+def _kernel_stamp(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's receive time of a read (SCM_TIMESTAMPNS, realtime) on the perf_counter clock."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack_from("qq", data)
+            if not seconds:
+                return None
+            # perf_counter is CLOCK_MONOTONIC: the two clocks differ by an offset read now (± ~0.1 µs).
+            return seconds * 1_000_000_000 + nanoseconds - (time.time_ns() - time.perf_counter_ns())
+    return None
+
+
+class _SimConnection:
+    """One client connection on a raw non-blocking socket: requests' arrival is the kernel's receive time.
+
+    The simulator reads with ``recvmsg`` and ``SO_TIMESTAMPNS`` (Linux) rather than through an asyncio
+    transport, so a request's arrival is when its bytes reached the socket, not when the event loop
+    got round to it: while the simulator writes a burst of chunks for a hundred other streams (or is
+    off-CPU on a busy machine), a request waiting in the socket is stamped with its true arrival, and
+    that wait counts as the server's TTFT, as a client would see it. Where the kernel gives no
+    timestamp, the read's own time is used. Writes go out at once; what the socket does not take is
+    buffered and flushed when it is writable. Bytes are parsed (httptools) in a callback after every
+    ready socket has been read. It offers the few transport methods ``_Reply`` uses.
+    """
+
+    def __init__(self, sim: Simulator, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         import httptools
 
         self.sim = sim
+        self.sock = sock
+        self.loop = loop
         self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
         self._read_ns = 0
         self._arrival = 0
         self._url = b""
         self._body: list[bytes] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._unparsed: list[tuple[int, bytes]] = []
+        self._out = bytearray()
+        self._closing = False
         self._lost = False
+        loop.add_reader(sock.fileno(), self._readable)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    # the part of asyncio.Transport that _Reply uses
+    def write(self, data: bytes) -> None:
+        if self._lost:
+            return
+        if self._out:
+            self._out += data
+            return
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._close_now()
+            return
+        if sent < len(data):
+            self._out += data[sent:]
+            self.loop.add_writer(self.sock.fileno(), self._writable)
 
-    def data_received(self, data: bytes) -> None:
-        now = time.perf_counter_ns()
+    def is_closing(self) -> bool:
+        return self._closing or self._lost
+
+    def close(self) -> None:
+        """Close once what is buffered has been sent."""
+        self._closing = True
+        if not self._out:
+            self._close_now()
+
+    def abort(self) -> None:
+        self._closing = True
+        self._close_now()
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+    def _writable(self) -> None:
+        try:
+            sent = self.sock.send(self._out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close_now()
+            return
+        del self._out[:sent]
+        if not self._out:
+            self.loop.remove_writer(self.sock.fileno())
+            if self._closing:
+                self._close_now()
+
+    def _readable(self) -> None:
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(262144, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close_now()
+            return
+        if not data:  # the client hung up
+            self._close_now()
+            return
+        now = _kernel_stamp(ancillary) or time.perf_counter_ns()
         if self._unparsed:
             self._unparsed.append((now, data))
         else:
             self._unparsed = [(now, data)]
-            asyncio.get_running_loop().call_soon(self._parse)
+            self.loop.call_soon(self._parse)
+
+    def _close_now(self) -> None:
+        if self._lost:
+            return
+        self._lost = self._closing = True
+        fd = self.sock.fileno()
+        if fd >= 0:
+            self.loop.remove_reader(fd)
+            self.loop.remove_writer(fd)
+        self.sock.close()
+        self._out.clear()
+        for task in self._tasks:
+            task.cancel()
 
     def _parse(self) -> None:
         unparsed, self._unparsed = self._unparsed, []
@@ -234,14 +331,8 @@ class _SimProtocol(asyncio.Protocol):
             try:
                 self.parser.feed_data(data)
             except Exception:  # malformed HTTP: answer 400 and hang up
-                if self.transport is not None:
-                    _Reply(self.transport, False).json(400, {"error": {"message": "malformed HTTP request"}})
+                _Reply(self, False).json(400, {"error": {"message": "malformed HTTP request"}})
                 return
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
-        for task in self._tasks:
-            task.cancel()
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -256,11 +347,10 @@ class _SimProtocol(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        assert self.transport is not None
-        reply = _Reply(self.transport, self.parser.should_keep_alive())
+        reply = _Reply(self, self.parser.should_keep_alive())
         method = self.parser.get_method().decode()
         path = self._url.split(b"?", 1)[0].decode("latin-1")
-        task = asyncio.get_running_loop().create_task(
+        task = self.loop.create_task(
             _route(self.sim, method, path, b"".join(self._body), self._arrival, reply)
         )
         self._tasks.add(task)
@@ -281,7 +371,8 @@ async def _route(sim: Simulator, method: str, path: str, body: bytes, arrival: i
     elif path == "/metrics":
         reply.whole(200, sim.metrics_text().encode(), "text/plain; version=0.0.4")
     elif path == "/sim/records":
-        reply.json(200, {"settings": asdict(settings), "records": [asdict(r) for r in sim.records]})
+        reply.json(200, {"settings": asdict(settings), "records": [asdict(r) for r in sim.records],
+                         "arrival_stamp": "kernel receive time" if SO_TIMESTAMPNS is not None else "read time"})
     elif path == "/sim/reset" and method == "POST":
         sim.records.clear()
         reply.json(200, {"ok": True})
@@ -449,21 +540,48 @@ def _inject(fault: str, reply: _Reply, record: SimRecord, settings: SimSettings)
     return False
 
 
-async def start_server(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> asyncio.Server:
-    """The simulator listening on ``host:port`` in the running event loop."""
+def start_server(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> socket.socket:
+    """The simulator listening on ``host:port`` in the running event loop; close the socket to stop."""
     sim = Simulator(settings)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: _SimProtocol(sim), host, port)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=4096)
+    listener.setblocking(False)
+    if SO_TIMESTAMPNS is not None:
+        # On the listener, so that the kernel stamps bytes that arrive before a connection is
+        # accepted too; accepted sockets inherit it.
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
+
+    def accept() -> None:
+        for _ in range(256):  # then let reads in; the rest are accepted on the next turn
+            try:
+                sock, _address = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # out of descriptors, a connection aborted before accept: try again later
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _SimConnection(sim, sock, loop)
+
+    loop.add_reader(listener.fileno(), accept)
+    return listener
 
 
 def serve(settings: SimSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the simulator until interrupted (uvloop when installed)."""
 
     async def main() -> None:
-        server = await start_server(settings, host, port)
+        listener = start_server(settings, host, port)
         print(f"assay sim: serving {settings.model!r} at http://{host}:{port}/v1", flush=True)
-        async with server:
-            await server.serve_forever()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            asyncio.get_running_loop().remove_reader(listener.fileno())
+            listener.close()
 
     try:
         import uvloop
@@ -493,6 +611,11 @@ class SimServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the simulator is not running"
+        return int(self._process.pid)
 
     def command(self) -> list[str]:
         import sys
