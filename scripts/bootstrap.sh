@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything assay and its tests need on a fresh Debian machine:
-#   - Debian packages (cmake, a C++ compiler, chromium for browser tests) when missing and we may install them;
+#   - Debian packages (cmake, a C++ compiler, chromium for browser tests, bubblewrap for the code
+#     sandbox) when missing and we may install them;
 #   - a virtual environment in .venv with assay and its dev extras (re-installed only
 #     when pyproject.toml changes);
 #   - llama.cpp's llama-server, built once from the PyPI sdist and cached in ~/.cache/assay.
@@ -18,6 +19,8 @@ command -v cmake >/dev/null 2>&1 || need_debs+=(cmake)
 command -v c++ >/dev/null 2>&1 || need_debs+=(g++)
 # Browser tests drive Debian's Chromium with Playwright (no browser download of its own).
 command -v chromium >/dev/null 2>&1 || need_debs+=(chromium fonts-dejavu-core)
+# HumanEval's sandbox gives generated code a file system of its own with bubblewrap.
+command -v bwrap >/dev/null 2>&1 || need_debs+=(bubblewrap)
 if [ ${#need_debs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing Debian packages: ${need_debs[*]}"

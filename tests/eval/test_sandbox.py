@@ -6,8 +6,11 @@ import asyncio
 import glob
 import os
 import socket
+import sys
 import tempfile
 import threading
+
+import pytest
 
 from assay.eval import sandbox
 from assay.eval.sandbox import run_python
@@ -57,6 +60,32 @@ def test_files_outside_the_sandbox_cannot_be_read(tmp_path):
     relative = os.path.relpath(secret, tempfile.gettempdir())
     result = _run(f"print(open('../{relative}').read())\n")
     assert not result.passed and "secret" not in result.stdout_tail
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and namespaces are Linux's")
+def test_without_the_audit_hook_the_program_still_sees_only_its_own_files(tmp_path):
+    # The real boundary: a file system of its own (bubblewrap, installed by scripts/bootstrap.sh), as
+    # nobody when assay runs as root. The audit hook is left out to show the walls hold without it.
+    walls = sandbox.isolation()
+    assert walls.kind == "bwrap" and walls.own_files, walls
+    assert walls.as_nobody == (os.geteuid() == 0)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the user's secret")
+    for path in ("/etc/passwd", str(secret), os.path.expanduser("~/.bashrc"), "/proc/1/environ"):
+        result = _run(f"print(open({path!r}).read())\n", audit_hook=False)
+        assert not result.passed and result.reason in ("error:FileNotFoundError", "error:PermissionError"), (path, result)
+        assert "secret" not in result.stdout_tail and "root:" not in result.stdout_tail
+    outside = tmp_path / "written.txt"
+    result = _run(f"open({str(outside)!r}, 'w').write('x')\n", audit_hook=False)
+    assert not result.passed and not outside.exists()
+    result = _run("import os\nprint(os.getuid())\nprint(*sorted(os.listdir('/')))\nprint(len(os.listdir('/tmp')))\n",
+                  audit_hook=False)
+    assert result.passed, result
+    uid, top, in_tmp = result.stdout_tail.splitlines()
+    if os.geteuid() == 0:
+        assert int(uid) == sandbox.NOBODY
+    assert not {"home", "work", "var", "opt", "srv", "mnt"} & set(top.split()), top
+    assert int(in_tmp) <= 1  # its own directory, nothing else of /tmp
 
 
 def test_files_outside_the_sandbox_cannot_be_written_or_removed(tmp_path):
@@ -112,7 +141,7 @@ def test_a_socket_to_localhost_fails():
         result = _run(code)
         assert not result.passed and "connected" not in result.stdout_tail
         assert result.reason == "refused", result
-        if "--net" in sandbox.isolation_prefix():  # the network namespace alone stops it too
+        if sandbox.isolation().no_network:  # the network namespace alone stops it too
             result = _run(code, audit_hook=False)
             assert not result.passed and result.reason.startswith("error:"), result
         assert listener.accepted == 0

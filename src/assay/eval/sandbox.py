@@ -10,13 +10,17 @@
    of the user and root ignores it, so elsewhere it would be either useless or harmful).
 2. **Wall-clock limit**: the program runs in its own session; when time is up the whole
    process group is killed (``SIGKILL``), and again after every run to leave nothing behind.
-3. **Namespaces** (detected once, used when they work): ``unshare --net`` gives the program a
-   network namespace of its own with no interface up, so there is no network at all, not even
-   127.0.0.1; ``--pid --fork --kill-child`` puts it in its own PID namespace (it cannot see or
-   signal other processes, and everything it started dies with it). As root, ``--setuid``/
-   ``--setgid 65534`` also drop it to ``nobody`` when the interpreter is readable by that user
-   (it is not when Python lives under ``/root``, e.g. pyenv; then the program runs as root).
-   Without root, ``--map-root-user`` (an unprivileged user namespace) is tried instead.
+3. **A file system and namespaces of its own** (detected once, by running a probe in them):
+   with bubblewrap (``bwrap``, installed by ``scripts/bootstrap.sh``) the program gets a new root
+   that holds only ``/usr`` (read-only), the interpreter's prefix (read-only), ``/etc/ld.so.cache``,
+   ``/dev`` (null, zero, random, ...), its own ``/proc``, an empty ``/tmp`` and its directory; no
+   ``/home``, ``/root``, ``/etc`` or project files to read, nowhere else to write. It has network,
+   PID, IPC and UTS namespaces of its own (no network at all, not even 127.0.0.1; it cannot see or
+   signal other processes, and everything it started dies with it). As root, ``setpriv`` then drops
+   it to ``nobody`` with no capabilities and ``no_new_privs``; otherwise bubblewrap uses an
+   unprivileged user namespace. Without bubblewrap, ``unshare --net --pid --fork --kill-child``
+   gives the namespaces alone (and ``--setuid 65534`` when ``nobody`` can read the interpreter),
+   and the file system is walled off by the audit hook only.
 4. **Throw-away directory and minimal environment**: cwd, ``HOME`` and ``TMPDIR`` are the
    temporary directory; ``PATH`` is ``/usr/bin:/bin``; nothing else of the parent's environment
    (no keys, no proxies) is passed; stdin is ``/dev/null``; ``-I`` ignores ``PYTHON*`` variables
@@ -31,10 +35,8 @@
 
 The audit hook is **defence in depth, not a security boundary**: code in the same interpreter
 can get around it (frame and object introspection, ``dir_fd`` tricks the hook cannot see, ...).
-The real boundaries are the resource limits, the wall clock, the namespaces (where available)
-and the throw-away directory. When the program runs as root without a mount namespace, the
-file-system protection rests on the audit hook alone; run assay as an ordinary user, or with
-an interpreter ``nobody`` can read, for a stronger one.
+The real boundaries are the resource limits, the wall clock, bubblewrap's file system and
+namespaces, ``nobody`` and the throw-away directory. :func:`isolation` says which are in force.
 """
 
 from __future__ import annotations
@@ -190,12 +192,31 @@ _sandbox_main()
 
 
 # ------------------------------------------------------------------ isolation (detected once)
-_isolation: tuple[str, ...] | None = None
+@dataclass(frozen=True)
+class Isolation:
+    """How programs are walled off here: the command put before the interpreter, and what it gives."""
+
+    kind: str
+    """``bwrap`` (a file system of its own), ``unshare`` (namespaces only) or ``none``."""
+    prefix: tuple[str, ...] = ()
+    """For ``bwrap``, with ``{folder}`` standing for the run's directory."""
+    interpreter: str = ""
+    as_nobody: bool = False
+    """The program runs as ``nobody`` (65534): the parent runs as root and dropped it."""
+    no_network: bool = False
+    own_files: bool = False
+    """The program sees only the interpreter's files, /usr, a few devices and its own directory."""
+
+    def argv(self, folder: str) -> list[str]:
+        return [folder if part == "{folder}" else part for part in self.prefix] + [self.interpreter or sys.executable]
+
+
+_isolation: Isolation | None = None
 _isolation_lock = threading.Lock()
 
 
-def isolation_prefix() -> tuple[str, ...]:
-    """The ``unshare ...`` command put before the interpreter (empty when namespaces do not work here)."""
+def isolation() -> Isolation:
+    """The strongest isolation that works on this machine (probed once, by running a program in it)."""
     global _isolation
     with _isolation_lock:
         if _isolation is None:
@@ -203,39 +224,93 @@ def isolation_prefix() -> tuple[str, ...]:
         return _isolation
 
 
-def drops_privileges(prefix: tuple[str, ...]) -> bool:
-    return "--setuid" in prefix
-
-
-def _probe_isolation() -> tuple[str, ...]:
-    unshare = shutil.which("unshare")
-    if unshare is None or not sys.platform.startswith("linux"):
-        return ()
-    ns = ("--net", "--pid", "--fork", "--kill-child")
-    if os.geteuid() == 0:
-        ids = ("--setuid", str(NOBODY), "--setgid", str(NOBODY))
-        candidates = [(unshare, *ns, *ids), (unshare, *ns), (unshare, "--net")]
+def _bwrap_prefix(bwrap: str, interpreter: str, as_root: bool) -> tuple[str, ...]:
+    """bubblewrap: new namespaces and a new root holding /usr, the interpreter's prefix, /dev, /proc
+    and an empty /tmp with the run's directory; as root, ``setpriv`` then drops to ``nobody`` with no
+    capabilities (a user namespace is used instead when not root)."""
+    args = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):  # merged /usr: symlinks; otherwise the directories
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix),
+                os.path.dirname(os.path.dirname(interpreter))}
+    for prefix in sorted(prefixes):
+        if prefix == "/usr" or prefix.startswith("/usr/"):
+            continue
+        # Parents made traversable (bwrap would copy /root's 0700, and nobody could not reach the prefix).
+        for parent in _parents(prefix):
+            args += ["--perms", "0755", "--dir", parent]
+        args += ["--ro-bind", prefix, prefix]
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for parent in _parents(os.path.join(tempfile.gettempdir(), "x")):
+        if parent != "/tmp":
+            args += ["--perms", "0755", "--dir", parent]
+    args += ["--bind", "{folder}", "{folder}", "--chdir", "{folder}"]
+    if as_root:
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        args += ["--", setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs"]
     else:
-        candidates = [(unshare, "--map-root-user", *ns), (unshare, "--map-root-user", "--net")]
-    probe = "import os, socket; print(os.getuid(), len(socket.if_nameindex()))"
-    for prefix in candidates:
+        args += ["--unshare-user", "--"]
+    return tuple(args)
+
+
+def _parents(path: str) -> list[str]:
+    """``/a/b/c`` -> ``['/a', '/a/b']``."""
+    parts = path.strip(os.sep).split(os.sep)[:-1]
+    return [os.sep + os.sep.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _probe_isolation() -> Isolation:
+    if not sys.platform.startswith("linux"):
+        return Isolation("none")
+    interpreter = os.path.realpath(sys.executable)
+    as_root = os.geteuid() == 0
+    probe = ("import os, socket, sys; "
+             "print(os.getuid(), len(socket.if_nameindex()), os.path.exists('/etc/passwd'), sys.prefix, sep='\\n')")
+    candidates: list[Isolation] = []
+    bwrap = shutil.which("bwrap")
+    if bwrap is not None:
+        prefix = _bwrap_prefix(bwrap, interpreter, as_root)
+        candidates.append(Isolation("bwrap", prefix, interpreter, as_nobody=as_root, no_network=True, own_files=True))
+    unshare = shutil.which("unshare")
+    if unshare is not None:
+        ns = ("--net", "--pid", "--fork", "--kill-child")
+        if as_root:
+            ids = ("--setuid", str(NOBODY), "--setgid", str(NOBODY))
+            candidates.append(Isolation("unshare", (unshare, *ns, *ids), sys.executable, as_nobody=True, no_network=True))
+            candidates.append(Isolation("unshare", (unshare, *ns), sys.executable, no_network=True))
+            candidates.append(Isolation("unshare", (unshare, "--net"), sys.executable, no_network=True))
+        else:
+            candidates.append(Isolation("unshare", (unshare, "--map-root-user", *ns), sys.executable, no_network=True))
+            candidates.append(Isolation("unshare", (unshare, "--map-root-user", "--net"), sys.executable,
+                                        no_network=True))
+    for candidate in candidates:
         with tempfile.TemporaryDirectory(prefix="assay-sandbox-probe-") as folder:
             try:
-                if drops_privileges(prefix):
+                if candidate.as_nobody:
                     os.chown(folder, NOBODY, NOBODY)
                 done = subprocess.run(
-                    [*prefix, sys.executable, "-I", "-S", "-c", probe], cwd=folder, env=dict(_MINIMAL_ENV),
+                    [*candidate.argv(folder), "-I", "-S", "-c", probe], cwd=folder, env=dict(_MINIMAL_ENV),
                     stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20,
                 )
             except (OSError, subprocess.SubprocessError):
                 continue
-        if done.returncode != 0:
+        fields = done.stdout.splitlines()
+        if done.returncode != 0 or len(fields) != 4:
             continue
-        fields = done.stdout.split()
-        if drops_privileges(prefix) and (not fields or fields[0] != str(NOBODY)):
+        uid, interfaces, sees_etc, inner_prefix = fields
+        if candidate.as_nobody and uid != str(NOBODY):
             continue
-        return prefix
-    return ()
+        if candidate.own_files and (sees_etc != "False" or inner_prefix != os.path.realpath(sys.base_prefix)):
+            continue
+        if candidate.no_network and interfaces not in ("0", "1"):  # 1: a loopback left down
+            continue
+        return candidate
+    return Isolation("none")
 
 
 # ------------------------------------------------------------------ running
@@ -282,8 +357,8 @@ async def run_python(
     """
     if not sys.executable:
         return SandboxResult(False, "sandbox-error:no-interpreter", "", "", 0.0)
-    prefix = await asyncio.to_thread(isolation_prefix)
-    as_nobody = drops_privileges(prefix)
+    walls = await asyncio.to_thread(isolation)
+    as_nobody = walls.as_nobody
     limits = _limits(timeout_s, memory_mb, as_nobody)
 
     def preexec() -> None:  # runs in the child between fork and exec: setrlimit only
@@ -300,7 +375,7 @@ async def run_python(
                 os.chown(folder, NOBODY, NOBODY)
                 os.chown(program, NOBODY, NOBODY)
             env = {**_MINIMAL_ENV, "HOME": folder, "TMPDIR": folder}
-            argv = [*prefix, sys.executable, "-I", "-S", "-B", "-c", _PRELUDE, program, "1" if audit_hook else "0"]
+            argv = [*walls.argv(folder), "-I", "-S", "-B", "-c", _PRELUDE, program, "1" if audit_hook else "0"]
             return await _run(argv, folder, env, preexec if limits else None, timeout_s)
         finally:
             _remove_tree(folder)
