@@ -8,7 +8,7 @@ Usage:
 For each concurrency C a fresh simulator is started (`assay sim`, 1 token per chunk), and each tool runs
 4×C requests (at least 8) of exactly `--output-tokens` tokens, streamed, with no connection test. The
 simulator records the ground truth of every request on the machine's monotonic clock (perf_counter):
-arrival, each chunk handed to the socket, end.
+arrival (the kernel's receive time of the request's bytes), each chunk handed to the socket, end.
 
 - **CPU per chunk**: user + sys of the tool's whole process tree (every descendant it waited for, read with
   getrusage(RUSAGE_CHILDREN) around the run), over the chunks the simulator sent in the run. Each tool also
@@ -24,7 +24,8 @@ arrival, each chunk handed to the socket, end.
   in `response_messages`, found as bytes without unpickling).
 - **Client overhead** (assay only): sent - start, the time a request spent in the client before its body
   reached the socket; assay reports it apart from TTFT. `start→arrival` is, for both tools, the time
-  from the moment the tool took the request up until the simulator saw it (in-client wait + loopback).
+  from the moment the tool took the request up until its bytes reached the simulator's socket (in-client
+  wait + loopback).
 - **Sim CPU**: the simulator's own CPU over the run's wall time (it shares the machine's cores with the
   client; near 100 % of a core it, not the client, paces the chunks). `sim lag p99` is how late chunks
   left the simulator against its own schedule (start + TTFT + i × TPOT). `other CPU` is what the rest of

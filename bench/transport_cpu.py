@@ -20,8 +20,8 @@ event loop while other requests' first bytes wait to be read (`--yield-every 0` 
   socket - request arrived) at the simulator; all on the machine-wide `perf_counter_ns` clock. Requests are
   matched to the simulator's records by the `id` of their events. `sent` is taken right after the request
   was handed to the transport (StreamingPool) / by aiohttp's `on_request_chunk_sent` trace. It splits into
-  `sent→arrival` (loopback + the simulator's own queueing before its handler runs: a burst of requests
-  waits there) and `write→read` (the first chunk handed to the socket → the client's mark for its read:
+  `sent→arrival` (until the request's bytes reached the simulator's socket: the kernel's receive time)
+  and `write→read` (the first chunk handed to the socket → the client's mark for its read:
   the client's event-loop latency); their p99s are shown.
 - **floor**: a bare asyncio protocol on kept-alive connections that stamps its first body read and
   spots the terminating chunk, nothing else (no HTTP parsing, no decoding): what reading every chunk

@@ -283,6 +283,40 @@ def test_concurrent_requests_each_get_a_connection() -> None:
     assert open_connections == 16
 
 
+def test_warm_opens_the_connections_the_requests_then_use() -> None:
+    async def script(index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if index == 0:  # the server hangs up one warmed connection before it is used
+            return
+        await keep_alive_script(server)(index, reader, writer)
+
+    async def main() -> tuple[int, int, list[RawResponse], int, int]:
+        async with server, StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
+            warmed = await pool.warm(server.url, 4)
+            opened_before = server.connections
+            await asyncio.sleep(0.1)
+            again = await pool.warm(server.url, 3)  # enough are open: none more (the closed one is dropped)
+            responses = await asyncio.gather(*(pool.post(server.url, b"{}", JSON) for _ in range(3)))
+            return warmed, opened_before, list(responses), again, server.connections
+
+    server = Server(script)
+    warmed, opened_before, responses, again, connections = run(main())
+    assert warmed == 4 and opened_before == 4 and again == 3
+    for response in responses:
+        ok(response)
+        assert response.retries == 0 and response.body == b"data: 0\n\n"
+    assert connections == 4  # the three requests went out on warmed connections
+
+
+def test_warm_against_a_closed_port_opens_nothing_and_the_request_reports_it() -> None:
+    async def main() -> tuple[int, RawResponse]:
+        url = f"http://127.0.0.1:{free_port()}/v1/completions"
+        async with StreamingPool(connect_timeout_s=5, read_timeout_s=5) as pool:
+            return await pool.warm(url, 3), await pool.post(url, b"{}", JSON)
+
+    warmed, response = run(main())
+    assert warmed == 0 and response.error_kind == "connect" and "cannot connect" in (response.error or "")
+
+
 def test_stale_kept_alive_connection_is_retried_once_on_a_new_one() -> None:
     async def script(index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if index == 0:  # answers once, then drops the next request unanswered (closed while idle)

@@ -218,6 +218,10 @@ class OpenAIClient:
             await self._pool.close()
             self._pool = None
 
+    async def warm(self, connections: int) -> int:
+        """Open ``connections`` keep-alive connections to the server ahead of the requests."""
+        return int(await self._pool.warm(self.url, connections))
+
     async def _exchange(self, request: ChatOrCompletionRequest) -> _Exchange:
         """Send one request and collect everything it did; never raises for server or network faults."""
         ex = _Exchange()

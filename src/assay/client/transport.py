@@ -411,6 +411,29 @@ class StreamingPool:
             response.end_ns = _perf_ns()
         return response
 
+    async def warm(self, url: str, count: int) -> int:
+        """Open connections to ``url``, all at once, until ``count`` are idle; returns how many are.
+
+        A sweep point starts with as many connections as it has concurrent requests, so its first
+        requests are not held up by opening them (one after the other in the event loop) and their
+        latency holds no TCP or TLS handshake. A connection that fails to open is left to the requests
+        (they report it); one the server closes before it is used is replaced, as any kept-alive one.
+        """
+        try:
+            target = self._target(url)
+        except ValueError:
+            return 0
+        idle = self._idle.setdefault(target.key, [])
+        idle[:] = [c for c in idle if not c.closed and c.transport is not None and not c.transport.is_closing()]
+        missing = count - len(idle)
+        if missing > 0 and not self._closed:
+            opened = await asyncio.gather(*(self._connect(target, RawResponse(), None) for _ in range(missing)))
+            for conn in opened:
+                if conn is not None:
+                    conn.reused = True  # so that a server's hang-up before its first request means: retry
+                    idle.append(conn)
+        return len(idle)
+
     async def close(self) -> None:
         """Close every connection, idle or busy (a busy request then fails as cut off)."""
         self._closed = True

@@ -358,6 +358,14 @@ class _Run:
         config = self.config
         records: list[RequestRecord] = []
         requests = self._requests_for(spec.index, spec.number)
+        if config.workers <= 1 or phase != "measure":
+            # One connection per concurrent request, opened before the clock starts (a capped open
+            # loop: one per slot; an uncapped one opens them as it needs them).
+            connections = (spec.concurrency or 1) if spec.rate is None else (spec.concurrency or 0)
+            if spec.number is not None:
+                connections = min(connections, spec.number)
+            if connections:
+                await client.warm(connections)
         progress = _Progress(self.console, spec.number, spec.label if phase == "measure" else "warm-up", config)
         monitor = LoopMonitor()
         loop_start = time.perf_counter_ns()

@@ -83,32 +83,31 @@ class ClientHealth:
 
 
 class LoopMonitor:
-    """Measures event-loop lag (how late a 5 ms sleep wakes up) and the process's CPU time."""
+    """Measures event-loop lag (how late a 5 ms timer fires) and the process's CPU time.
+
+    A plain timer callback that re-arms itself: no task, coroutine or future per tick.
+    """
 
     def __init__(self, interval_s: float = 0.005) -> None:
         self.interval_s = interval_s
         self.lags_ms: list[float] = []
-        self._task: asyncio.Task[None] | None = None
+        self._handle: asyncio.TimerHandle | None = None
         self._cpu0 = 0.0
         self._wall0 = 0.0
 
-    async def _run(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(self.interval_s)
-            self.lags_ms.append(max(0.0, (time.perf_counter() - before - self.interval_s) * 1000))
+    def _tick(self, due: float) -> None:
+        now = time.perf_counter()
+        self.lags_ms.append(max(0.0, (now - due) * 1000))
+        self._handle = asyncio.get_running_loop().call_later(self.interval_s, self._tick, now + self.interval_s)
 
     def start(self) -> None:
         self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._handle = asyncio.get_running_loop().call_later(self.interval_s, self._tick, self._wall0 + self.interval_s)
 
     async def stop(self) -> ClientHealth:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
         wall = max(1e-9, time.perf_counter() - self._wall0)
         cpu = (time.process_time() - self._cpu0) / wall * 100
         lags = sorted(self.lags_ms) or [0.0]

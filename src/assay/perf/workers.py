@@ -64,6 +64,8 @@ async def _work(job: WorkerJob, connection: Connection, emit: Callable[[RequestR
 
     monitor = LoopMonitor()
     async with OpenAIClient(**job.client_args) as client:
+        if job.concurrency and job.items:
+            await client.warm(min(job.concurrency, len(job.items)))
         connection.send_bytes(b"READY")
         # Every worker got here: the parent now names the common start instant.
         start_ns = int(await asyncio.get_running_loop().run_in_executor(None, connection.recv))
