@@ -26,6 +26,9 @@ arrival (the kernel's receive time of the request's bytes), each chunk handed to
   reached the socket; assay reports it apart from TTFT. `start→arrival` is, for both tools, the time
   from the moment the tool took the request up until its bytes reached the simulator's socket (in-client
   wait + loopback).
+- **floor** (`--tools ... floor`): `bench/floor_client.py`, a bare uvloop protocol that only spots the
+  end of each response: what any client that reads every chunk as it arrives pays (kernel, wake-ups,
+  event loop). EvalScope ÷ floor bounds the CPU ratio any such client could reach.
 - **Sim CPU**: the simulator's own CPU over the run's wall time (it shares the machine's cores with the
   client; near 100 % of a core it, not the client, paces the chunks). `sim lag p99` is how late chunks
   left the simulator against its own schedule (start + TTFT + i × TPOT). `other CPU` is what the rest of
@@ -148,6 +151,22 @@ def evalscope_command(evalscope: str, tokenizer: Path, url: str, concurrency: in
             "--max-prompt-length", "32", "--outputs-dir", str(out), "--no-test-connection"]
 
 
+def floor_command(url: str, concurrency: int, number: int, tokens: int, out: Path) -> list[str]:
+    script = str(Path(__file__).with_name("floor_client.py"))
+    return [sys.executable, script, "--url", url, "--concurrency", str(concurrency), "--number", str(number),
+            "--max-tokens", str(tokens), "--out", str(out / "requests.jsonl")]
+
+
+def floor_requests(out: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in (out / "requests.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r["error"] is None and r["first_ns"] is not None:
+            rows.append({"id": r["id"], "start_ns": r["start_ns"], "sent_ns": r["sent_ns"],
+                         "ttft_ns": r["first_ns"] - r["sent_ns"]})
+    return rows
+
+
 def only(paths: list[Path], what: str) -> Path:
     if len(paths) != 1:
         raise SystemExit(f"expected one {what}, found {len(paths)}: {paths}")
@@ -203,7 +222,7 @@ def measure(tool: str, command: list[str], env: dict[str, str], sim: SimServer, 
     records = sim.records()
     run = Run(tool, concurrency, number, cpu, wall, sim_cpu, other, sum(len(r["chunk_ns"]) for r in records))
     truth = {r["id"]: r for r in records}
-    client = assay_requests(out) if tool == "assay" else evalscope_requests(out)
+    client = {"assay": assay_requests, "floor": floor_requests, "evalscope": evalscope_requests}[tool](out)
     if any(r["id"] is None for r in client):  # no id: match by order (client start vs simulator arrival)
         ordered = sorted(records, key=lambda r: r["arrival_ns"])[-len(client):]
         for r, t in zip(sorted(client, key=lambda r: r["start_ns"]), ordered):
@@ -237,7 +256,8 @@ def fmt(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--evalscope", default=shutil.which("evalscope") or "/tmp/peers-evalscope/bin/evalscope")
-    parser.add_argument("--tools", nargs="+", default=["assay", "evalscope"], choices=["assay", "evalscope"])
+    parser.add_argument("--tools", nargs="+", default=["assay", "evalscope"], choices=["assay", "evalscope", "floor"],
+                        help="floor: bench/floor_client.py, what any client that reads every chunk pays")
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 32, 128])
     parser.add_argument("--ttft-ms", type=float, default=50.0)
     parser.add_argument("--tpot-ms", type=float, default=10.0)
@@ -264,6 +284,8 @@ def main() -> None:
     def command(tool: str, url: str, c: int, n: int, tokens: int, out: Path) -> list[str]:
         if tool == "assay":
             return assay_command(url, c, n, tokens, out)
+        if tool == "floor":
+            return floor_command(url, c, n, tokens, out)
         return evalscope_command(args.evalscope, tokenizer, url, c, n, tokens, out)
 
     load_before = os.getloadavg()
@@ -323,6 +345,12 @@ def main() -> None:
         for c in args.concurrency:
             (am, ap), (em, ep) = ttft["assay", c], ttft["evalscope", c]
             print(f"| {c} | {net['evalscope', c] / net['assay', c]:.1f}× | {ratio(em, am)} | {ratio(ep, ap)} |")
+    if {"floor", "evalscope"} <= set(args.tools):
+        print("\n| conc. | EvalScope / floor CPU per chunk | assay / floor |")
+        print("|--:|--:|--:|")
+        for c in args.concurrency:
+            mine = f"{net['assay', c] / net['floor', c]:.2f}×" if "assay" in args.tools else "n/a"
+            print(f"| {c} | {net['evalscope', c] / net['floor', c]:.2f}× | {mine} |")
     print(f"\nOutputs: {root}" if args.keep else "")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from floor_client import Result, make_floor_client
 from perf_client import percentile
 
 from assay.client.transport import StreamingPool
@@ -48,17 +49,6 @@ from assay.engines.sim import SimServer, SimSettings
 
 TICK = os.sysconf("SC_CLK_TCK")
 decode = msgspec.json.decode
-
-
-@dataclass
-class Result:
-    """One request as a client saw it."""
-
-    sent_ns: int | None = None
-    first_ns: int | None = None
-    response_id: str | None = None
-    events: int = 0
-    error: str | None = None
 
 
 @dataclass
@@ -131,71 +121,6 @@ def make_transport_client(
         return result
 
     return pool, one
-
-
-# --- floor: what any client that reads every chunk pays -------------------------------------------------
-
-
-class _FloorProtocol(asyncio.Protocol):
-    """A kept-alive connection that only stamps its first body read and spots the end of the response."""
-
-    def __init__(self) -> None:
-        self.transport: Any = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.result = Result()
-        self.headers_done = False
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        now = time.perf_counter_ns()
-        result = self.result
-        if result.first_ns is None:
-            at = data.find(b'"id": "')  # the first read with an event: its id, once per response
-            if at >= 0:
-                result.first_ns = now
-                result.response_id = data[at + 7:data.index(b'"', at + 7)].decode()
-        if data.endswith(b"0\r\n\r\n") and self.waiter is not None:
-            self.waiter.set_result(None)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.result.error = "connection lost"
-            self.waiter.set_result(None)
-
-
-def make_floor_client(
-    url: str, payload: bytes, headers: dict[str, str], _yield_every: int
-) -> tuple[Any, Callable[[], Awaitable[Result]]]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    request = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}Content-Length: {len(payload)}\r\n\r\n"
-               .encode() + payload)
-    idle: list[_FloorProtocol] = []
-
-    class Pool:
-        async def close(self) -> None:
-            for connection in idle:
-                connection.transport.close()
-
-    async def one() -> Result:
-        loop = asyncio.get_running_loop()
-        if idle:
-            connection = idle.pop()
-        else:
-            _, connection = await loop.create_connection(_FloorProtocol, parts.hostname, parts.port)
-        connection.result = result = Result()
-        connection.waiter = loop.create_future()
-        result.sent_ns = time.perf_counter_ns()
-        connection.transport.write(request)
-        await connection.waiter
-        idle.append(connection)
-        return result
-
-    return Pool(), one
 
 
 # --- aiohttp, as assay.client.openai reads a stream ------------------------------------------------------

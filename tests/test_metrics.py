@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from assay.client.records import RequestRecord
@@ -85,3 +89,11 @@ def test_best_points_and_saturation_advice():
     flat = [point(0, 1, 1.0, 1.0), point(1, 10, 5.0, 2.0), point(2, 50, 5.0, 10.0)]
     advice = recommendations(flat, None, None)
     assert any("saturated" in a for a in advice) and any("grows 10.0×" in a for a in advice)
+
+
+def test_numpy_comes_without_a_blas_thread_pool_and_leaves_the_environment_alone():
+    code = ("import os; from assay.perf.metrics import stats; stats([1.0, 2.0], [50]); "
+            "print(len(os.listdir('/proc/self/task')), 'OPENBLAS_NUM_THREADS' in os.environ)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == ["1", "False"]  # one thread: no OpenBLAS workers spinning beside the loop

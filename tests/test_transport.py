@@ -300,7 +300,8 @@ def test_warm_opens_the_connections_the_requests_then_use() -> None:
 
     server = Server(script)
     warmed, opened_before, responses, again, connections = run(main())
-    assert warmed == 4 and opened_before == 4 and again == 3
+    # The hung-up connection may already be gone when warm() returns: 3 or 4 idle, never fewer.
+    assert warmed in (3, 4) and opened_before == 4 and again == 3
     for response in responses:
         ok(response)
         assert response.retries == 0 and response.body == b"data: 0\n\n"

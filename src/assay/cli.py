@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -344,9 +343,6 @@ def _engine(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from assay.errors import AssayError
 
-    # assay does no linear algebra: numpy's OpenBLAS needs no thread pool (its threads spin on
-    # start-up, CPU that a load test would count as the client's).
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -65,22 +65,33 @@ def test_files_outside_the_sandbox_cannot_be_read(tmp_path):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and namespaces are Linux's")
-def test_without_the_audit_hook_the_program_still_sees_only_its_own_files(tmp_path):
+def test_without_the_audit_hook_the_program_still_sees_only_its_own_files(tmp_path, monkeypatch):
     # The real boundary: a file system of its own (bubblewrap, installed by scripts/bootstrap.sh), as
     # nobody when assay runs as root. The audit hook is left out to show the walls hold without it.
     assert shutil.which("bwrap"), "bubblewrap is missing: scripts/bootstrap.sh installs it"
     walls = sandbox.isolation()
-    if walls.kind != "bwrap":  # say why rather than pass: e.g. a container that forbids namespaces
-        trial = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "true"], capture_output=True, text=True)
-        pytest.skip(f"bubblewrap cannot isolate here: {trial.stderr.strip() or trial.returncode}")
+    if walls.kind != "bwrap":
+        # Skip only where bubblewrap itself cannot make namespaces (a container that forbids them);
+        # if it can, assay's own use of it is broken, and that is a failure.
+        trial = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
+                               capture_output=True, text=True)
+        assert trial.returncode != 0, f"bubblewrap works here but the sandbox did not take it: {walls}"
+        pytest.skip(f"bubblewrap cannot isolate here: {trial.stderr.strip()}")
     assert walls.own_files and walls.no_network, walls
+    monkeypatch.setenv("ASSAY_TEST_SECRET", "sk-do-not-leak")
     assert walls.as_nobody == (os.geteuid() == 0)
     secret = tmp_path / "secret.txt"
     secret.write_text("the user's secret")
-    for path in ("/etc/passwd", str(secret), os.path.expanduser("~/.bashrc"), "/proc/1/environ"):
+    for path in ("/etc/passwd", str(secret), os.path.expanduser("~/.bashrc"), f"/proc/{os.getpid()}/environ"):
         result = _run(f"print(open({path!r}).read())\n", audit_hook=False)
         assert not result.passed and result.reason in ("error:FileNotFoundError", "error:PermissionError"), (path, result)
         assert "secret" not in result.stdout_tail and "root:" not in result.stdout_tail
+    # Its own PID namespace: no process of the host is visible, the parent's environment included.
+    result = _run("import os\nfor pid in os.listdir('/proc'):\n    if pid.isdigit():\n"
+                  "        try: print(open(f'/proc/{pid}/environ').read())\n        except OSError: pass\n",
+                  audit_hook=False)
+    assert result.passed, result
+    assert "sk-do-not-leak" not in result.stdout_tail
     outside = tmp_path / "written.txt"
     result = _run(f"open({str(outside)!r}, 'w').write('x')\n", audit_hook=False)
     assert not result.passed and not outside.exists()
@@ -180,3 +191,16 @@ def test_runs_in_parallel_do_not_interfere():
         return await asyncio.gather(*(run_python(code) for code in codes))
 
     assert all(r.passed for r in asyncio.run(many()))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and namespaces are Linux's")
+def test_without_bubblewrap_the_weaker_walls_are_said_and_still_hold(monkeypatch):
+    which = shutil.which
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None if name == "bwrap" else which(name))
+    monkeypatch.setattr(sandbox, "_isolation", None)
+    with pytest.warns(RuntimeWarning, match="no bubblewrap isolation .bwrap is not installed.*audit hook"):
+        walls = sandbox.isolation()
+    assert walls.kind in ("unshare", "none") and not walls.own_files
+    result = _run("print(open('/etc/passwd').read())\n")  # the audit hook still refuses
+    assert not result.passed and result.reason == "refused" and "root:" not in result.stdout_tail
+    assert _run("print(sum(range(10)))\n").stdout_tail == "45\n"

@@ -424,7 +424,11 @@ class StreamingPool:
         except ValueError:
             return 0
         idle = self._idle.setdefault(target.key, [])
-        idle[:] = [c for c in idle if not c.closed and c.transport is not None and not c.transport.is_closing()]
+
+        def usable(conn: _Connection) -> bool:
+            return not conn.closed and conn.transport is not None and not conn.transport.is_closing()
+
+        idle[:] = filter(usable, idle)
         missing = count - len(idle)
         if missing > 0 and not self._closed:
             opened = await asyncio.gather(*(self._connect(target, RawResponse(), None) for _ in range(missing)))
@@ -432,6 +436,7 @@ class StreamingPool:
                 if conn is not None:
                     conn.reused = True  # so that a server's hang-up before its first request means: retry
                     idle.append(conn)
+            idle[:] = filter(usable, idle)  # some may have been closed while the others opened
         return len(idle)
 
     async def close(self) -> None:

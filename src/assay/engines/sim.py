@@ -104,6 +104,9 @@ class Simulator:
         self.waiting = 0
         self.served = 0
         self.tokens_total = 0
+        self.reads_kernel_stamped = 0
+        self.reads_self_stamped = 0
+        """Reads whose time is the kernel's receive time / the simulator's own (no usable timestamp)."""
         self._next_id = 0
         self._gate: asyncio.Semaphore | None = None
 
@@ -200,15 +203,20 @@ class _Reply:
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
 
 
-def _kernel_stamp(ancillary: list[tuple[int, int, bytes]]) -> int | None:
-    """The kernel's receive time of a read (SCM_TIMESTAMPNS, realtime) on the perf_counter clock."""
+def _kernel_stamp(ancillary: list[tuple[int, int, bytes]], now: int) -> int | None:
+    """The kernel's receive time of a read (SCM_TIMESTAMPNS, realtime) on the perf_counter clock.
+
+    ``now`` is the read's own perf_counter time. None without a timestamp, or with one that cannot be
+    right (after ``now``, or more than a minute before it: the wall clock was stepped in between).
+    """
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
             seconds, nanoseconds = struct.unpack_from("qq", data)
             if not seconds:
                 return None
             # perf_counter is CLOCK_MONOTONIC: the two clocks differ by an offset read now (± ~0.1 µs).
-            return seconds * 1_000_000_000 + nanoseconds - (time.time_ns() - time.perf_counter_ns())
+            stamp = seconds * 1_000_000_000 + nanoseconds - (time.time_ns() - time.perf_counter_ns())
+            return stamp if now - 60_000_000_000 < stamp <= now else None
     return None
 
 
@@ -299,10 +307,17 @@ class _SimConnection:
         except OSError:
             self._close_now()
             return
-        if not data:  # the client hung up
-            self._close_now()
+        if not data:  # the client is done sending: finish writing what is buffered, then close
+            self.loop.remove_reader(self.sock.fileno())
+            self.close()
             return
-        now = _kernel_stamp(ancillary) or time.perf_counter_ns()
+        now = time.perf_counter_ns()
+        stamp = _kernel_stamp(ancillary, now)
+        if stamp is None:
+            self.sim.reads_self_stamped += 1
+        else:
+            self.sim.reads_kernel_stamped += 1
+            now = stamp
         if self._unparsed:
             self._unparsed.append((now, data))
         else:
@@ -372,7 +387,7 @@ async def _route(sim: Simulator, method: str, path: str, body: bytes, arrival: i
         reply.whole(200, sim.metrics_text().encode(), "text/plain; version=0.0.4")
     elif path == "/sim/records":
         reply.json(200, {"settings": asdict(settings), "records": [asdict(r) for r in sim.records],
-                         "arrival_stamp": "kernel receive time" if SO_TIMESTAMPNS is not None else "read time"})
+                         "reads_kernel_stamped": sim.reads_kernel_stamped, "reads_self_stamped": sim.reads_self_stamped})
     elif path == "/sim/reset" and method == "POST":
         sim.records.clear()
         reply.json(200, {"ok": True})
@@ -555,13 +570,21 @@ def start_server(settings: SimSettings, host: str = "127.0.0.1", port: int = 800
         except OSError:
             pass
 
+    def resume() -> None:
+        if listener.fileno() >= 0:
+            loop.add_reader(listener.fileno(), accept)
+
     def accept() -> None:
         for _ in range(256):  # then let reads in; the rest are accepted on the next turn
             try:
                 sock, _address = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # out of descriptors, a connection aborted before accept: try again later
+            except ConnectionAbortedError:  # gone before it was accepted
+                continue
+            except OSError:  # out of descriptors or memory: stop accepting for a moment (no busy loop)
+                loop.remove_reader(listener.fileno())
+                loop.call_later(0.5, resume)
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

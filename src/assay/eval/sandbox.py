@@ -15,12 +15,13 @@
    that holds only ``/usr`` (read-only), the interpreter's prefix (read-only), ``/etc/ld.so.cache``,
    ``/dev`` (null, zero, random, ...), its own ``/proc``, an empty ``/tmp`` and its directory; no
    ``/home``, ``/root``, ``/etc`` or project files to read, nowhere else to write. It has network,
-   PID, IPC and UTS namespaces of its own (no network at all, not even 127.0.0.1; it cannot see or
-   signal other processes, and everything it started dies with it). As root, ``setpriv`` then drops
+   PID, IPC and UTS namespaces of its own (no network but a loopback of its own: the host's
+   127.0.0.1 is out of reach; it cannot see or signal other processes, and everything it started
+   dies with it). As root, ``setpriv`` then drops
    it to ``nobody`` with no capabilities and ``no_new_privs``; otherwise bubblewrap uses an
    unprivileged user namespace. Without bubblewrap, ``unshare --net --pid --fork --kill-child``
    gives the namespaces alone (and ``--setuid 65534`` when ``nobody`` can read the interpreter),
-   and the file system is walled off by the audit hook only.
+   and the file system is walled off by the audit hook only (said once, as a ``RuntimeWarning``).
 4. **Throw-away directory and minimal environment**: cwd, ``HOME`` and ``TMPDIR`` are the
    temporary directory; ``PATH`` is ``/usr/bin:/bin``; nothing else of the parent's environment
    (no keys, no proxies) is passed; stdin is ``/dev/null``; ``-I`` ignores ``PYTHON*`` variables
@@ -216,11 +217,24 @@ _isolation_lock = threading.Lock()
 
 
 def isolation() -> Isolation:
-    """The strongest isolation that works on this machine (probed once, by running a program in it)."""
+    """The strongest isolation that works on this machine (probed once, by running a program in it).
+
+    Anything weaker than bubblewrap is said once, as a ``RuntimeWarning``: file access then rests on
+    the audit hook alone.
+    """
     global _isolation
     with _isolation_lock:
         if _isolation is None:
-            _isolation = _probe_isolation()
+            _isolation, why = _probe_isolation()
+            if _isolation.kind != "bwrap" and sys.platform.startswith("linux"):
+                import warnings
+
+                warnings.warn(
+                    f"assay sandbox: no bubblewrap isolation ({why}); generated code runs with "
+                    f"{_isolation.kind!r} isolation and its file access is walled off only by an in-process "
+                    "audit hook; install bubblewrap (scripts/bootstrap.sh does) for a file system of its own",
+                    RuntimeWarning, stacklevel=2,
+                )
         return _isolation
 
 
@@ -264,9 +278,10 @@ def _parents(path: str) -> list[str]:
     return [os.sep + os.sep.join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _probe_isolation() -> Isolation:
+def _probe_isolation() -> tuple[Isolation, str]:
+    """The first candidate whose probe shows its walls, and why bubblewrap was not it (if it was not)."""
     if not sys.platform.startswith("linux"):
-        return Isolation("none")
+        return Isolation("none"), "not Linux"
     interpreter = os.path.realpath(sys.executable)
     as_root = os.geteuid() == 0
     probe = ("import os, socket, sys; "
@@ -288,6 +303,7 @@ def _probe_isolation() -> Isolation:
             candidates.append(Isolation("unshare", (unshare, "--map-root-user", *ns), sys.executable, no_network=True))
             candidates.append(Isolation("unshare", (unshare, "--map-root-user", "--net"), sys.executable,
                                         no_network=True))
+    why = "bwrap is not installed" if bwrap is None else ""
     for candidate in candidates:
         with tempfile.TemporaryDirectory(prefix="assay-sandbox-probe-") as folder:
             try:
@@ -297,20 +313,26 @@ def _probe_isolation() -> Isolation:
                     [*candidate.argv(folder), "-I", "-S", "-c", probe], cwd=folder, env=dict(_MINIMAL_ENV),
                     stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20,
                 )
-            except (OSError, subprocess.SubprocessError):
+            except (OSError, subprocess.SubprocessError) as exc:
+                why = why or f"bwrap: {exc}"
                 continue
         fields = done.stdout.splitlines()
+        problem = ""
         if done.returncode != 0 or len(fields) != 4:
-            continue
-        uid, interfaces, sees_etc, inner_prefix = fields
-        if candidate.as_nobody and uid != str(NOBODY):
-            continue
-        if candidate.own_files and (sees_etc != "False" or inner_prefix != os.path.realpath(sys.base_prefix)):
-            continue
-        if candidate.no_network and interfaces not in ("0", "1"):  # 1: a loopback left down
-            continue
-        return candidate
-    return Isolation("none")
+            problem = " ".join(done.stderr.split())[-200:] or f"exit status {done.returncode}"
+        else:
+            uid, interfaces, sees_etc, inner_prefix = fields
+            if candidate.as_nobody and uid != str(NOBODY):
+                problem = f"runs as uid {uid}, not nobody"
+            elif candidate.own_files and (sees_etc != "False" or inner_prefix != os.path.realpath(sys.base_prefix)):
+                problem = "the host's files are visible"
+            elif candidate.no_network and interfaces not in ("0", "1"):  # 1: its own loopback
+                problem = "network interfaces are visible"
+        if not problem:
+            return candidate, why
+        if candidate.kind == "bwrap":
+            why = f"bwrap: {problem}"
+    return Isolation("none"), why
 
 
 # ------------------------------------------------------------------ running

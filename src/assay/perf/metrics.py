@@ -19,11 +19,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from assay.client.records import RequestRecord
+from assay.perf.numeric import numpy
 
 
 def stats(values: Sequence[float], percentiles: Sequence[float], weights: Sequence[float] | None = None) -> dict[str, float]:
     """Mean, min, max and the given percentiles (``p50`` ...); empty dict for no values."""
-    import numpy as np
+    np = numpy()
 
     if len(values) == 0:
         return {}

@@ -19,13 +19,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from assay.perf.numeric import numpy
+
 
 def arrival_offsets(
     count: int, rate: float, *, burstiness: float = 1.0, ramp_up_s: float = 0.0, seed: int = 0,
     duration_s: float | None = None,
 ) -> list[float]:
     """Send times in seconds after the point starts (at most ``count``, and before ``duration_s``)."""
-    import numpy as np
+    np = numpy()
 
     if rate <= 0:
         raise ValueError("rate must be positive")
