@@ -38,7 +38,10 @@ arrival (the kernel's receive time of the request's bytes), each chunk handed to
 EvalScope is installed in a venv of its own (`python -m venv /tmp/peers-evalscope &&
 /tmp/peers-evalscope/bin/pip install 'evalscope[perf]'`) and runs offline; its `--dataset random` uses the
 tokenizer of assay's tiny model (`make_tiny_model`), assay uses `o200k_base`. Prompts are 32 tokens long
-as each tokenizer counts them.
+as each tokenizer counts them. guidellm (`--tools ... guidellm`; `python -m venv /tmp/peers-guidellm &&
+/tmp/peers-guidellm/bin/pip install guidellm`, 0.8.1) runs its `concurrent` profile with `max_requests`,
+synthetic text through the same tiny tokenizer, and streams `/v1/chat/completions` (it has no plain
+completions mode); its request marks are wall-clock seconds, moved onto perf_counter by the bench.
 """
 
 from __future__ import annotations
@@ -151,6 +154,30 @@ def evalscope_command(evalscope: str, tokenizer: Path, url: str, concurrency: in
             "--max-prompt-length", "32", "--outputs-dir", str(out), "--no-test-connection"]
 
 
+def guidellm_command(guidellm: str, tokenizer: Path, url: str, concurrency: int, number: int, tokens: int,
+                     out: Path) -> list[str]:
+    target = url.split("/v1/", 1)[0]  # guidellm adds /v1/chat/completions itself
+    return [guidellm, "run", "--backend", f"kind=openai_http,target={target},model=sim",
+            "--profile", f"kind=concurrent,streams={concurrency}", "--constraint", f"kind=max_requests,count={number}",
+            "--data", f"kind=synthetic_text,prompt_tokens=32,output_tokens={tokens}",
+            "--tokenizer", f"kind=huggingface_auto,model={tokenizer}",
+            "--output", f"kind=json,path={out / 'guidellm.json'}", "--disable-console-interactive"]
+
+
+def guidellm_requests(out: Path) -> list[dict[str, Any]]:
+    """guidellm's successful requests; its marks are wall-clock seconds, moved onto perf_counter here."""
+    offset = time.time_ns() - time.perf_counter_ns()  # one machine, so one offset (± µs)
+    data = json.loads((out / "guidellm.json").read_text())
+    rows = []
+    for benchmark in data["benchmarks"]:
+        for r in benchmark["requests"]["successful"]:
+            if r.get("time_to_first_token_ms") is None:
+                continue
+            rows.append({"id": r.get("response_id"), "start_ns": round(r["request_start_time"] * 1e9) - offset,
+                         "sent_ns": None, "ttft_ns": round(r["time_to_first_token_ms"] * 1e6)})
+    return rows
+
+
 def floor_command(url: str, concurrency: int, number: int, tokens: int, out: Path) -> list[str]:
     script = str(Path(__file__).with_name("floor_client.py"))
     return [sys.executable, script, "--url", url, "--concurrency", str(concurrency), "--number", str(number),
@@ -222,7 +249,9 @@ def measure(tool: str, command: list[str], env: dict[str, str], sim: SimServer, 
     records = sim.records()
     run = Run(tool, concurrency, number, cpu, wall, sim_cpu, other, sum(len(r["chunk_ns"]) for r in records))
     truth = {r["id"]: r for r in records}
-    client = {"assay": assay_requests, "floor": floor_requests, "evalscope": evalscope_requests}[tool](out)
+    readers = {"assay": assay_requests, "floor": floor_requests, "evalscope": evalscope_requests,
+               "guidellm": guidellm_requests}
+    client = readers[tool](out)
     if any(r["id"] is None for r in client):  # no id: match by order (client start vs simulator arrival)
         ordered = sorted(records, key=lambda r: r["arrival_ns"])[-len(client):]
         for r, t in zip(sorted(client, key=lambda r: r["start_ns"]), ordered):
@@ -256,7 +285,9 @@ def fmt(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--evalscope", default=shutil.which("evalscope") or "/tmp/peers-evalscope/bin/evalscope")
-    parser.add_argument("--tools", nargs="+", default=["assay", "evalscope"], choices=["assay", "evalscope", "floor"],
+    parser.add_argument("--guidellm", default=shutil.which("guidellm") or "/tmp/peers-guidellm/bin/guidellm")
+    parser.add_argument("--tools", nargs="+", default=["assay", "evalscope"],
+                        choices=["assay", "evalscope", "guidellm", "floor"],
                         help="floor: bench/floor_client.py, what any client that reads every chunk pays")
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 32, 128])
     parser.add_argument("--ttft-ms", type=float, default=50.0)
@@ -276,7 +307,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **OFFLINE_ENV}
     tokenizer = root / "tokenizer"
-    if "evalscope" in args.tools and not (tokenizer / "tokenizer.json").exists():
+    if {"evalscope", "guidellm"} & set(args.tools) and not (tokenizer / "tokenizer.json").exists():
         from assay.engines import make_tiny_model
 
         make_tiny_model(str(tokenizer))
@@ -286,6 +317,8 @@ def main() -> None:
             return assay_command(url, c, n, tokens, out)
         if tool == "floor":
             return floor_command(url, c, n, tokens, out)
+        if tool == "guidellm":
+            return guidellm_command(args.guidellm, tokenizer, url, c, n, tokens, out)
         return evalscope_command(args.evalscope, tokenizer, url, c, n, tokens, out)
 
     load_before = os.getloadavg()
@@ -345,6 +378,12 @@ def main() -> None:
         for c in args.concurrency:
             (am, ap), (em, ep) = ttft["assay", c], ttft["evalscope", c]
             print(f"| {c} | {net['evalscope', c] / net['assay', c]:.1f}× | {ratio(em, am)} | {ratio(ep, ap)} |")
+    if {"assay", "guidellm"} <= set(args.tools):
+        print("\n| conc. | guidellm / assay CPU per chunk | guidellm / assay TTFT error mean | p99 |")
+        print("|--:|--:|--:|--:|")
+        for c in args.concurrency:
+            (am, ap), (gm, gp) = ttft["assay", c], ttft["guidellm", c]
+            print(f"| {c} | {net['guidellm', c] / net['assay', c]:.1f}× | {ratio(gm, am)} | {ratio(gp, ap)} |")
     if {"floor", "evalscope"} <= set(args.tools):
         print("\n| conc. | EvalScope / floor CPU per chunk | assay / floor |")
         print("|--:|--:|--:|")
