@@ -249,7 +249,8 @@ def _bwrap_prefix(bwrap: str, interpreter: str, as_root: bool) -> tuple[str, ...
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]  # first: what follows may lie inside
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix),
                 os.path.dirname(os.path.dirname(interpreter))}
     for prefix in sorted(prefixes):
@@ -259,7 +260,6 @@ def _bwrap_prefix(bwrap: str, interpreter: str, as_root: bool) -> tuple[str, ...
         for parent in _parents(prefix):
             args += ["--perms", "0755", "--dir", parent]
         args += ["--ro-bind", prefix, prefix]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for parent in _parents(os.path.join(tempfile.gettempdir(), "x")):
         if parent != "/tmp":
             args += ["--perms", "0755", "--dir", parent]
