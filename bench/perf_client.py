@@ -40,8 +40,8 @@ EvalScope is installed in a venv of its own (`python -m venv /tmp/peers-evalscop
 tokenizer of assay's tiny model (`make_tiny_model`), assay uses `o200k_base`. Prompts are 32 tokens long
 as each tokenizer counts them. guidellm (`--tools ... guidellm`; `python -m venv /tmp/peers-guidellm &&
 /tmp/peers-guidellm/bin/pip install guidellm`, 0.8.1) runs its `concurrent` profile with `max_requests`,
-synthetic text through the same tiny tokenizer, and streams `/v1/chat/completions` (it has no plain
-completions mode); its request marks are wall-clock seconds, moved onto perf_counter by the bench.
+synthetic text through the same tiny tokenizer, streamed from `/v1/completions` like the others
+(`request_format`); its request marks are wall-clock seconds, moved onto perf_counter by the bench.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def evalscope_command(evalscope: str, tokenizer: Path, url: str, concurrency: in
 def guidellm_command(guidellm: str, tokenizer: Path, url: str, concurrency: int, number: int, tokens: int,
                      out: Path) -> list[str]:
     target = url.split("/v1/", 1)[0]  # guidellm adds /v1/chat/completions itself
-    return [guidellm, "run", "--backend", f"kind=openai_http,target={target},model=sim",
+    return [guidellm, "run", "--backend", f"kind=openai_http,target={target},model=sim,request_format=/v1/completions",
             "--profile", f"kind=concurrent,streams={concurrency}", "--constraint", f"kind=max_requests,count={number}",
             "--data", f"kind=synthetic_text,prompt_tokens=32,output_tokens={tokens}",
             "--tokenizer", f"kind=huggingface_auto,model={tokenizer}",
