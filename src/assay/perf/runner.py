@@ -38,6 +38,8 @@ from assay.store.rundir import (
     write_json_atomic,
 )
 
+PREBUILT_REQUESTS_MAX = 100_000
+"""A point of at most this many requests has them all made before its clock starts (beyond: as needed)."""
 
 @dataclass
 class PerfResult:
@@ -358,6 +360,11 @@ class _Run:
         config = self.config
         records: list[RequestRecord] = []
         requests = self._requests_for(spec.index, spec.number)
+        if spec.number is not None and spec.number <= PREBUILT_REQUESTS_MAX:
+            # Made before the clock starts, as the other tools do: building a random prompt of an
+            # exact length (tokenizer round trips) inside the event loop, 128 at a time when a
+            # closed-loop round ends, held other requests' first chunks for milliseconds.
+            requests = iter(list(requests))
         if config.workers <= 1 or phase != "measure":
             # One connection per concurrent request, opened before the clock starts (a capped open
             # loop: one per slot; an uncapped one opens them as it needs them).
@@ -383,9 +390,27 @@ class _Run:
                 return "cooldown"
             return "measure"
 
+        in_workers = config.workers > 1 and phase == "measure"  # then finish() runs in a thread
+        loop = asyncio.get_running_loop()
+        flush_due = False
+
+        def flush_records() -> None:
+            nonlocal flush_due
+            flush_due = False
+            writer.flush()
+
         def finish(record: RequestRecord) -> None:
+            nonlocal flush_due
             record.phase = phase_of(record)
-            writer.write(record)
+            if in_workers:
+                writer.write(record)
+            else:
+                # Records that end in one turn of the event loop reach the OS together, at the end of
+                # it: one system call, not one each while other requests' chunks wait to be read.
+                writer.write(record, flush=False)
+                if not flush_due:
+                    flush_due = True
+                    loop.call_soon(flush_records)
             records.append(record)
             progress.advance(record, records)
 
