@@ -372,18 +372,13 @@ def main() -> None:
               f"| {r.sim_cpu_s / r.wall_s:.2f} | {percentile(r.sim_lag_ms, 99):.2f} | {r.other_cpu_s / r.wall_s:.2f} |")
     print("\nFixed CPU (1 request of 1 token, least of the runs): " + ", ".join(
         f"{t} {r.cpu_s:.2f} s ({r.wall_s:.1f} s wall)" for t, r in tiny.items()))
-    if {"assay", "evalscope"} <= set(args.tools):
-        print("\n| conc. | EvalScope / assay CPU per chunk | EvalScope / assay TTFT error mean | p99 |")
-        print("|--:|--:|--:|--:|")
-        for c in args.concurrency:
-            (am, ap), (em, ep) = ttft["assay", c], ttft["evalscope", c]
-            print(f"| {c} | {net['evalscope', c] / net['assay', c]:.1f}× | {ratio(em, am)} | {ratio(ep, ap)} |")
-    if {"assay", "guidellm"} <= set(args.tools):
-        print("\n| conc. | guidellm / assay CPU per chunk | guidellm / assay TTFT error mean | p99 |")
-        print("|--:|--:|--:|--:|")
-        for c in args.concurrency:
-            (am, ap), (gm, gp) = ttft["assay", c], ttft["guidellm", c]
-            print(f"| {c} | {net['guidellm', c] / net['assay', c]:.1f}× | {ratio(gm, am)} | {ratio(gp, ap)} |")
+    for peer, name in (("evalscope", "EvalScope"), ("guidellm", "guidellm")):
+        if {"assay", peer} <= set(args.tools):
+            print(f"\n| conc. | {name} / assay CPU per chunk | {name} / assay TTFT error mean | p99 |")
+            print("|--:|--:|--:|--:|")
+            for c in args.concurrency:
+                (am, ap), (pm, pp) = ttft["assay", c], ttft[peer, c]
+                print(f"| {c} | {net[peer, c] / net['assay', c]:.1f}× | {ratio(pm, am)} | {ratio(pp, ap)} |")
     if {"floor", "evalscope"} <= set(args.tools):
         print("\n| conc. | EvalScope / floor CPU per chunk | assay / floor |")
         print("|--:|--:|--:|")
