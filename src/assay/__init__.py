@@ -8,9 +8,18 @@ Public API (imported lazily so ``assay --help`` stays instant)::
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+MINIMUM_PYTHON = (3, 11)
+"""The oldest Python assay runs on (``asyncio.Runner`` drives the perf client and the simulator).
+pyproject's requires-python, mypy's python_version and ruff's target-version say the same (tested)."""
+
+if sys.version_info < MINIMUM_PYTHON:  # pip refuses to install there; this catches a source checkout
+    raise SystemExit(f"assay: needs Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer; this is Python "
+                     f"{sys.version.split()[0]} ({sys.executable})")
 
 if TYPE_CHECKING:
     from assay.constants import EvalType

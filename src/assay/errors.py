@@ -39,3 +39,27 @@ class EngineError(AssayError):
     """A local engine (llama-server, vLLM, simulator) could not be built, started or stopped."""
 
     exit_code = 4
+
+
+class StorageError(AssayError):
+    """A file of the run could not be written (disk full, I/O error, read-only, permission lost).
+
+    The run stops at once: results that cannot be kept must not be measured. The CLI prints it
+    as ``assay: cannot write <path>: <reason>``.
+    """
+
+    exit_code = 5
+
+    def __init__(self, path: object, error: OSError) -> None:
+        self.path = str(path)
+        self.reason = error.strerror or str(error) or type(error).__name__
+        super().__init__(f"cannot write {self.path}: {self.reason}")
+
+
+def not_utf8(path: object, error: UnicodeDecodeError) -> DatasetError:
+    """The one-line error for a file that is not UTF-8, naming the line (1-based) where it breaks."""
+    data = bytes(error.object)  # what was decoded: the file's bytes (after a BOM, for utf-8-sig)
+    line_start = data.rfind(b"\n", 0, error.start) + 1
+    line = data.count(b"\n", 0, error.start) + 1
+    column = len(data[line_start:error.start].decode("utf-8", "replace")) + 1
+    return DatasetError(f"{path}:{line}: not UTF-8 text (byte {data[error.start]:#04x} at column {column})")

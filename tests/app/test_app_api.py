@@ -24,7 +24,7 @@ def get(url: str) -> tuple[int, dict]:
 def raw_get(port: int, path: str) -> int:
     """Send the path exactly as written (no client-side normalisation of ../)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
         head = sock.recv(4096).decode(errors="replace")
     return int(head.split()[1])
 

@@ -22,7 +22,7 @@ DATASETS = SHARED / "datasets"
     ("Let me think... The answer is (C).", "C"),
     ("the answer is C", "C"),
     ("**C**", "C"),
-    ("I pick\nC) 42", "C"),
+    ("I pick:\nC) 42", "C"),
     ("Reasoning about (A) and (B)...\nANSWER: D", "D"),
     ("Answer: B", "B"),
     (r"So \boxed{B}.", "B"),
@@ -35,8 +35,95 @@ def test_letter_extraction(text, letter):
 
 
 def test_letters_outside_the_options_and_no_answer():
-    assert extract_choice("The answer is (E)", "ABCD") == (None, "none")
-    assert extract_choice("I cannot decide between them.", "ABCD") == (None, "none")
+    assert extract_choice("The answer is (E)", "ABCD") == (None, "out-of-range:E")
+    assert extract_choice("I cannot decide between them.", "ABCD") == (None, "no-answer")
+
+
+# Answers as models write them (several paragraphs); each class of issue 13 point 1.
+WRAPPED = [
+    ("To find the wavelength we use λ = h/p.\n\np = 2.0 × 10⁻²⁴ kg·m/s, so λ = 3.3 × 10⁻¹⁰ m.\n\n"
+     "Comparing with the options, the answer is \\( C \\).", "C"),
+    ("We need the option whose units match.\n\n1. Option A is in joules.\n2. Option C is in watts.\n\n"
+     "Therefore the correct choice is:\n\n\\(\\text{C. 42 W}\\)", "C"),
+    ("Integrating by parts twice gives the same integral back, so we solve for it.\n\n"
+     "$$\\boxed{\\text{C}}$$", "C"),
+    ("Let's weigh the evidence.\n\n- A ignores friction.\n- B double-counts the normal force.\n\n"
+     "Final answer: **(C)**", "C"),
+    ("Reviewing each statement:\n\nA. True for ideal gases only.\nB. False.\nC. Partly true.\n\n"
+     "The answer is: **D. All of the above are partly true**", "D"),
+    ("The answer is (B).\n\nHere's the detailed solution:\n\n1. Compute the current: I = V/R = 2 A.\n"
+     "2. Power: P = I²R = 20 W, which matches option B.", "B"),
+    ("The answer is (A).\n\nOn reflection the pressure must include the gauge reading, so 15.42 psia "
+     "is closest, and the answer is (E).", "E"),
+    ("Options A through C all neglect the reactive power.\n\nThus, (D) is the correct answer.", "D"),
+    ("Moderate intellectual disability allows supervised unskilled work.  The answer that best fits this "
+     "description is (G).", "G"),
+    ("v = 3.3 m/s after rounding.\n\nThe answer is not among the choices, but the closest is (C).", "C"),
+    ("The closest option is (B) (a) 125 volts, (b) 20 amp, but the question asks for the closest answer, "
+     "which would be F, as 124.8 is closer to 125 than 135.", "F"),
+]
+
+
+@pytest.mark.parametrize(("text", "letter"), WRAPPED)
+def test_a_stated_final_choice_is_read_through_its_wrappers(text, letter):
+    assert extract_choice(text, "ABCDEFGHIJ")[0] == letter
+
+
+NO_ANSWER = [
+    # "option:" then a list: nothing was chosen (the old patterns read "option:\n\nA" as A).
+    ("Let's analyse each option:\n\nA. Mitochondria produce ATP, which is correct but incomplete.\n\n"
+     "B. The nucleus stores DNA.", "ABCD", "no-answer"),
+    ("Let's analyse each option:\n\nA.", "ABCD", "no-answer"),
+    # An out-of-range letter is no answer, even though a listed option could be found.
+    ("Checking the options in turn:\n\n(A) too small\n(B) too large\n\nThe answer is (G).", "ABCDE",
+     "out-of-range:G"),
+    # A refusal, with a letter named only as the closest hypothetical.
+    ("R = V²/P = 450 Ω, which is not an option.\n\nThe answer is (None of the above). The closest answer "
+     "would be (G), but it's still significantly off.", "ABCDEFGHI", "no-answer"),
+    # Working that never states a choice, cut off in a loop.
+    ("We try n = 73, and get F = 811.93, which is still too small. We try n = 74, and get F = 862.41, "
+     "which is still too small. We try n = 75, and", "ABCDEFGHIJ", "no-answer"),
+    # A model that also answers the few-shot examples, then gives a non-option for its own question.
+    ("The answer is (A).\n\nThe answer is (D).\n\nThe answer is (G).\n\nThe answer is (No calculable answer "
+     "provided with the given information).  The premium tables are not given.", "ABCDEFGHIJ", "no-answer"),
+    # Five letters for one question is no choice.
+    ("The three pillars are prevent, react and rebuild. The answer is (E), (F), (G), (D), and (H).", "ABCDEFGH",
+     "no-answer"),
+    # The instruction echoed, not followed.
+    ("I'll finish with 'ANSWER: $LETTER' once I know.\n\nThe mass is 4 kg.", "ABCD", "no-answer"),
+]
+
+
+@pytest.mark.parametrize(("text", "letters", "method"), NO_ANSWER)
+def test_no_stated_choice_is_no_answer_never_a_guess(text, letters, method):
+    assert extract_choice(text, letters) == (None, method)
+
+
+def test_a_final_answer_given_as_an_options_text_is_that_option():
+    options = ["15", "–9", "-15", "12"]
+    text = "The answer is (B).\n\nThe answer is (H).\n\nThe answer is (-9)."  # example answers, then its own
+    assert extract_choice(text, "ABCD", options) == ("B", "option-text")
+    assert extract_choice("So 4 + 8 gives us the total.\n\nFinal answer: 12", "ABCD", options) == ("D", "option-text")
+    assert extract_choice("So the total is 13.\n\nThe answer is (13).", "ABCD", options) == (None, "no-answer")
+    assert extract_choice("The answer is 13.", "ABCD", options) == (None, "no-answer")  # no option says 13
+
+
+def test_no_answer_and_cut_off_answers_in_the_verdict():
+    benchmark = get_benchmark("general_mcq")
+    sample = benchmark.to_sample({"question": "2+2?", "choices": ["3", "4", "5", "6"], "answer": 1}, 0, "default",
+                                 None, [])
+
+    def verdict(text, finish_reason="stop"):
+        return asyncio.run(benchmark.judge(sample, text, finish_reason=finish_reason, checker=None))
+
+    listed = "Let's analyse each option:\n\nA. 3 is too small.\nB. 4 is right"
+    assert (verdict(listed).verdict, verdict(listed).extracted, verdict(listed).method) == ("wrong", None, "no-answer")
+    assert verdict(listed, "length").verdict == "truncated"  # cut off before a choice: truncated, not guessed
+    stated = "The answer is (B).\n\nBecause 2 + 2 = 4, and we can check it by counting on"
+    assert verdict(stated, "length").verdict == "correct"  # a stated choice counts even if the tail was cut
+    assert verdict("The answer is (G).").method == "out-of-range:G"
+    by_text = verdict("Two pairs make four.\n\nThe answer is (4).")  # the option's text, not its letter
+    assert (by_text.verdict, by_text.extracted, by_text.method) == ("correct", "B", "option-text")
 
 
 def _samples(name, **kwargs):
@@ -133,3 +220,40 @@ def test_general_mcq_from_a_users_file(tmp_path):
     samples = _samples("general_mcq", dataset_args={"general_mcq": {"local_path": str(data)}})
     assert [s.gold for s in samples] == ["B", "A"]
     assert "one of ABC" in samples[0].messages[0]["content"] and "B) 4" in samples[0].messages[0]["content"]
+
+
+def test_mmlu_pro_key_is_the_answer_letter_and_the_official_prompt_is_tiger_labs():
+    samples = {s.id: s for s in _samples("mmlu_pro", dataset_dir=str(DATASETS),
+                                          dataset_args={"mmlu_pro": {"subset_list": ["chemistry"]}})}
+    assert samples["3983"].gold == "C"  # its answer_index (1) points at B: the published key is the letter
+    default = _samples("mmlu_pro", dataset_dir=str(DATASETS), limit=1,
+                       dataset_args={"mmlu_pro": {"few_shot_num": 5, "subset_list": ["law"]}})[0]
+    official = _samples("mmlu_pro", dataset_dir=str(DATASETS), limit=1, prompt_style="official",
+                        dataset_args={"mmlu_pro": {"few_shot_num": 5, "subset_list": ["law"]}})[0]
+    text = official.messages[0]["content"]
+    assert text.startswith("The following are multiple choice questions (with answers) about law. Think step by step")
+    assert text.count("Question: ") == 6 and text.endswith("Answer: Let's think step by step.\n\n")
+    assert "N/A" not in text and "Options: A. " in text  # padding options dropped, TIGER-Lab's option format
+    assert "N/A" in default.messages[0]["content"]  # assay's default keeps them (law examples are padded)
+    assert official.gold == default.gold
+    per_benchmark = _samples("mmlu_pro", dataset_dir=str(DATASETS), limit=1,
+                             dataset_args={"mmlu_pro": {"subset_list": ["law"], "prompt_style": "official"}})[0]
+    assert per_benchmark.messages == _samples("mmlu_pro", dataset_dir=str(DATASETS), limit=1, prompt_style="official",
+                                              dataset_args={"mmlu_pro": {"subset_list": ["law"]}})[0].messages
+    from assay.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="prompt_style: one of default, official"):
+        _samples("mmlu_pro", dataset_dir=str(DATASETS), prompt_style="tiger")
+
+
+def test_mmlu_official_prompt_is_hendrycks_format(tmp_path):
+    folder = tmp_path / "mmlu" / "college_physics"
+    folder.mkdir(parents=True)
+    (folder / "test.jsonl").write_text(json.dumps({"question": "Unit of force?", "choices": ["N", "J", "W", "Pa"],
+                                                   "answer": 0}) + "\n")
+    [sample] = _samples("mmlu", dataset_dir=str(tmp_path), prompt_style="official",
+                        dataset_args={"mmlu": {"subset_list": ["college_physics"]}})
+    assert sample.messages[0]["content"] == (
+        "The following are multiple choice questions (with answers) about college physics.\n\n"
+        "Unit of force?\nA. N\nB. J\nC. W\nD. Pa\nAnswer:")
+    assert asyncio.run(get_benchmark("mmlu").judge(sample, " A", finish_reason="stop", checker=None)).score == 1.0

@@ -115,3 +115,55 @@ def test_extract_code():
                             "def check(c):\n    assert c(1) == 1\n")
     assert program.startswith("import math\n\n\ndef f(x):\n    return x\n")  # dedented, after the prompt's imports
     assert program.endswith("check(f)\n")
+
+
+def _judge_response(sample, response, finish_reason="stop"):
+    """Through the runner's judge, as a stored response is judged: reasoning split, then the benchmark."""
+    from assay.eval.records import SampleRecord
+    from assay.eval.runner import judge
+
+    stored = SampleRecord(key="k", benchmark="humaneval", subset=sample.subset, sample_id=sample.id, repeat=0,
+                          messages=sample.messages, gold=sample.gold, response=response, finish_reason=finish_reason,
+                          verdict="wrong")
+    return asyncio.run(judge(get_benchmark("humaneval"), "humaneval", sample, 0, None, 1, None, stored=stored))
+
+
+def test_a_bare_function_body_keeps_its_indentation_and_joins_the_prompt(samples):
+    sample = next(s for s in samples if s.id == "HumanEval/0")
+    body = ("    for i, a in enumerate(numbers):\n        for b in numbers[i + 1:]:\n"
+            "            if abs(a - b) < threshold:\n                return True\n    return False\n")
+    record = _judge_response(sample, body)
+    assert record.verdict == "correct" and record.answer_text.startswith("    for i")
+    # The canonical bodies of a spread of problems, sent as a completion-style server returns them.
+    chosen = samples[1::20]
+    records = [_judge_response(s, s.gold) for s in chosen]
+    assert [r.verdict for r in records] == ["correct"] * len(chosen)
+    # Reasoning before the body is removed and the body still keeps its indentation.
+    assert _judge_response(sample, "<think>nested loops will do</think>" + body).verdict == "correct"
+    # A near miss stays wrong: the body returns the opposite.
+    assert _judge_response(sample, body.replace("return True", "return False")).verdict == "wrong"
+
+
+def test_a_body_that_lost_its_first_indent_is_repaired_only_when_it_compiles(samples):
+    sample = next(s for s in samples if s.id == "HumanEval/2")  # truncate_number
+    assert _judge_all([sample], ["return number % 1.0\n"])[0].score == 1.0
+    assert _judge_all([sample], ["result = number % 1.0\n    return result\n"])[0].score == 1.0
+    assert _judge_all([sample], ["return number // 1.0\n"])[0].score == 0.0
+
+
+def test_full_function_answers_with_prose_or_a_demo_keep_passing(samples):
+    sample = next(s for s in samples if s.id == "HumanEval/2")
+    demo = ("Sure! Here is the implementation:\n\n```python\ndef truncate_number(number: float) -> float:\n"
+            "    return number - int(number)\n\n\nif __name__ == \"__main__\":\n    print(truncate_number(3.5))\n```\n\n"
+            "The function subtracts the integer part.")
+    assert _judge_response(sample, demo).verdict == "correct"
+    usage_after = ("```python\ndef truncate_number(number: float) -> float:\n    return number % 1.0\n```\n\n"
+                   "Example usage:\n\n```python\nprint(truncate_number(3.5))  # 0.5\n```")
+    assert _judge_response(sample, usage_after).verdict == "correct"  # the block defining the function counts
+
+
+def test_the_official_prompt_is_the_bare_function_to_complete():
+    config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["humaneval"], dataset_hub="local",
+                        dataset_dir=str(SHARED / "datasets"), prompt_style="official", limit=1)
+    [sample] = _EvalRun(config, console=None).load_samples()["humaneval"]
+    assert sample.messages[0]["content"] == sample.meta["prompt"]

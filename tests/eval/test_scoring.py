@@ -90,3 +90,64 @@ def _sleep(seconds: float) -> None:
     import time
 
     time.sleep(seconds)
+
+
+def _judge(checker, name: str, gold: str, text: str, finish_reason: str = "stop"):
+    import asyncio
+
+    from assay.eval.benchmarks import Sample, get_benchmark
+
+    sample = Sample(id="q", subset="main", messages=[], gold=gold, question="?")
+    return asyncio.run(get_benchmark(name).judge(sample, text, finish_reason=finish_reason, checker=checker))
+
+
+GSM8K_CUT = ("Janet's ducks lay 16 eggs per day. She eats 3 for breakfast, so 16 - 3 = 13 remain.\n\n"
+             "She bakes muffins with 4, so 13 - 4 = 9 eggs are left to sell. At $2 each she makes")
+
+
+def test_a_cut_off_answer_without_a_final_marker_is_truncated_whatever_a_fallback_finds(checker):
+    cut = _judge(checker, "gsm8k", "18", GSM8K_CUT, "length")
+    assert (cut.verdict, cut.score) == ("truncated", 0.0) and cut.method == "last-number/cut-off"
+    # The same text that stopped on its own is judged by the fallback (and is wrong: 2 is not 18).
+    assert _judge(checker, "gsm8k", "18", GSM8K_CUT, "stop").verdict == "wrong"
+    # A final-answer marker before the cut counts.
+    marked = GSM8K_CUT.replace("At $2 each she makes", "9 × $2 = $18.\n#### 18\n\nTo double-check, we")
+    assert _judge(checker, "gsm8k", "18", marked, "length").verdict == "correct"
+    boxed = "So she makes 9 × 2 = \\boxed{18} dollars.\n\nLet me verify the subtraction once more: 16 - 3"
+    assert _judge(checker, "gsm8k", "18", boxed, "length").verdict == "correct"
+
+
+def test_a_marker_with_nothing_after_it_is_no_answer(checker):
+    answer, method = extract_final_answer("After all that work, the Answer is.")
+    assert (answer, method) == (None, "no-answer")
+    verdict = _judge(checker, "math_500", "18", "We simplify step by step.\n\nSo the Answer is.")
+    assert (verdict.verdict, verdict.extracted, verdict.method) == ("wrong", None, "no-answer")
+
+
+@pytest.mark.parametrize(("text", "gold", "verdict"), [
+    # Several boxes that together give the answer.
+    ("Factoring, (x - 3)(x - 5) = 0.\n\nSo the roots are $\\boxed{3}$ and $\\boxed{5}$.", "3, 5", "correct"),
+    ("Factoring, (x - 3)(x - 5) = 0.\n\nSo the roots are $\\boxed{3}$ and $\\boxed{6}$.", "3, 5", "wrong"),
+    # An intermediate box in an earlier paragraph does not join the final one.
+    ("First, $\\boxed{3}$ is the discriminant's root.\n\nThe answer is $\\boxed{5}$.", "3, 5", "wrong"),
+    # A GSM8K-style final line in a math benchmark.
+    ("Each box holds 6 and there are 3 boxes, so 6 × 3 = 18.\n#### 18", "18", "correct"),
+    ("Each box holds 6 and there are 3 boxes, so 6 × 3 = 18.\n#### 19", "18", "wrong"),
+    # Dollars and cents for a whole-dollar gold.
+    ("She earns 9 × 2 dollars.\n\nThe final answer is $\\boxed{\\$18.00}$", "18", "correct"),
+    ("She earns 9 × 2 dollars.\n\nThe final answer is $\\boxed{\\$18.50}$", "18", "wrong"),
+])
+def test_answers_a_careful_grader_accepts(checker, text, gold, verdict):
+    assert _judge(checker, "math_500", gold, text).verdict == verdict
+
+
+def test_math_verify_says_nothing_on_stderr():
+    import subprocess
+    import sys
+
+    code = ("from assay.eval.scoring import MathChecker\n"
+            "with MathChecker(workers=1, timeout_s=20) as c:\n"
+            "    print(c.equivalent(r'\\frac{1}{2}', r'\\sqrt{0.25}'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "math-verify" in done.stdout
+    assert "Timeout is disabled" not in done.stderr and done.stderr.strip() == ""

@@ -1,4 +1,11 @@
-"""The client's self-check: event-loop lag and CPU per sweep point, and the client-bound mark (issue 4)."""
+"""The client's self-check: event-loop lag and CPU per sweep point, and the client-bound mark (issue 4).
+
+Lag and CPU share depend on the machine: on a loaded one the loop thread waits for a CPU (one
+wait seen here: 29 ms) and a spinning client gets half a core. The bounds below take out what
+the machine took, measured by the test itself from the kernel (run-queue wait, steal), so they
+hold on a quiet, a fast and a loaded machine, and still fail a monitor or client that adds 20 ms
+of its own (issue 11, point 9).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import time
 from assay import PerfConfig, run_perf
 from assay.engines.sim import SimServer, SimSettings
 from assay.perf.schedule import LoopMonitor
+from tests.perf.machine_load import MachineDelay, delay_per_point
 
 
 def test_loop_monitor_sees_a_blocked_loop_and_a_quiet_one():
@@ -21,10 +29,16 @@ def test_loop_monitor_sees_a_blocked_loop_and_a_quiet_one():
         await asyncio.sleep(0.1)
         return await monitor.stop()
 
-    quiet = asyncio.run(measure(0))
-    blocked = asyncio.run(measure(80))
-    assert quiet.loop_lag_max_ms < 20 and not quiet.client_bound, quiet
-    assert 70 <= blocked.loop_lag_max_ms < 200 and blocked.client_bound, blocked
+    with MachineDelay() as quiet_delay:
+        quiet = asyncio.run(measure(0))
+    with MachineDelay() as blocked_delay:
+        blocked = asyncio.run(measure(80))
+    # Lag the machine caused (the loop thread waiting for a CPU, the hypervisor's steal) is not the
+    # loop's own: take it out. A quiet loop may look client-bound (p99 over 5 ms) only when the
+    # machine held it that long.
+    assert quiet.loop_lag_max_ms - quiet_delay.ms < 10, (quiet, quiet_delay.ms)
+    assert not quiet.client_bound or quiet_delay.ms > 5, (quiet, quiet_delay.ms)
+    assert 70 <= blocked.loop_lag_max_ms < 200 + blocked_delay.ms and blocked.client_bound, blocked
     assert 0 <= quiet.cpu_percent < 50
 
 
@@ -46,19 +60,28 @@ def test_a_busy_client_marks_its_point_client_bound(tmp_path, monkeypatch):
         ))
         return result.summary["points"][0], result.report_text
 
+    hog = threading.Event()
+    start = LoopMonitor.start
+
+    def start_with_a_hog(self: LoopMonitor) -> None:
+        if hog.is_set():
+            threading.Thread(target=spin, daemon=True).start()
+        start(self)
+
+    monkeypatch.setattr(LoopMonitor, "start", start_with_a_hog)
+    # What the machine took is measured over each point's own window (the hog's thread included).
+    delays = delay_per_point(monkeypatch, all_threads=hog.is_set)
     with SimServer(SimSettings(ttft_ms=20, tpot_ms=5)) as sim:
         quiet, _ = run()
-        start = LoopMonitor.start
-
-        def start_with_a_hog(self: LoopMonitor) -> None:
-            threading.Thread(target=spin, daemon=True).start()
-            start(self)
-
-        monkeypatch.setattr(LoopMonitor, "start", start_with_a_hog)
+        hog.set()
         try:
             busy, busy_text = run()
         finally:
             stop.set()
-    assert not quiet["client"]["client_bound"], quiet["client"]
-    assert busy["client"]["client_bound"] and busy["client"]["cpu_percent"] > 90, busy["client"]
+    quiet_delay, busy_delay = delays
+    # As above, a quiet client may look client-bound only when the machine held its loop 5+ ms.
+    assert not quiet["client"]["client_bound"] or quiet_delay.ms > 5, (quiet["client"], quiet_delay.ms)
+    # The spinning thread wants a whole core: it runs, or (on a loaded machine) waits for a CPU.
+    wanted = busy["client"]["cpu_percent"] + 100 * busy_delay.ms / busy_delay.wall_ms
+    assert busy["client"]["client_bound"] and wanted > 90, (busy["client"], busy_delay.ms, busy_delay.wall_ms)
     assert "⚠ client-bound point" in busy_text

@@ -37,8 +37,8 @@ def test_report_and_compare_render_every_plot(tmp_path):
         first = _run(sim, tmp_path, "first", [1, 4])
         second = _run(sim, tmp_path, "second", [2, 8])
     for run_dir in (first, second):
-        assert {p.name for p in (run_dir / "plots").iterdir()} == {f"{p}.png" for p in PLOTS}
-        assert all((run_dir / "plots" / f"{p}.png").stat().st_size > 5000 for p in PLOTS)
+        assert {p.name for p in (run_dir / "plots").iterdir()} == {f"{p}.svg" for p in PLOTS}
+        assert all((run_dir / "plots" / f"{p}.svg").stat().st_size > 2000 for p in PLOTS)
     html = (first / "report.html").read_text()
     # Self-contained: no script, stylesheet, image or font is fetched from anywhere.
     assert "<script" not in html and 'src="http' not in html and 'href="http' not in html and "@import" not in html
@@ -46,7 +46,7 @@ def test_report_and_compare_render_every_plot(tmp_path):
     result = run_assay("perf", "compare", str(first), str(second), "--output", str(tmp_path / "cmp"))
     assert result.returncode == 0, result.stderr
     assert "first" in result.stdout and "second" in result.stdout and "Perf runs compared" in result.stdout
-    assert {p.name for p in (tmp_path / "cmp").iterdir()} == {"compare.html", "throughput.png", "latency.png"}
+    assert {p.name for p in (tmp_path / "cmp").iterdir()} == {"compare.html", "throughput.svg", "latency.svg"}
 
     with browser_page() as (page, errors):
         _assert_plots_rendered(page, (first / "report.html").as_uri(), PLOTS, "perf-report.png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 
 import pytest
 
@@ -21,18 +22,33 @@ def _run(sim, tmp_path, name, **kwargs):
     return result.summary["points"], records
 
 
+def _ttft_error_p50_ms(records, truth) -> float:
+    """Median of (TTFT assay measured - TTFT the simulator served), over the same requests."""
+    served = {t["id"]: (t["chunk_ns"][0] - t["arrival_ns"]) / 1e6 for t in truth if t["chunk_ns"]}
+    return statistics.median((r.first_token_ns - r.sent_ns) / 1e6 - served[r.response_id] for r in records)
+
+
 @pytest.mark.parametrize("load", [{"parallel": [8], "number": [48]}, {"rate": [60.0], "number": [60]}])
 def test_two_workers_match_one_process(tmp_path, load):
     with SimServer(SimSettings(ttft_ms=20, tpot_ms=4)) as sim:
         one, one_records = _run(sim, tmp_path, "one", **load)
+        one_truth = sim.records()
+        sim.reset()
         two, two_records = _run(sim, tmp_path, "two", workers=2, **load)
+        two_truth = sim.records()
     assert len(one_records) == len(two_records) == load["number"][0]
     assert sorted(r.index for r in two_records) == sorted(r.index for r in one_records)
     assert all(r.error is None for r in two_records)
     a, b = one[0], two[0]
     assert a["requests"] == b["requests"] and a["output_tokens"] == b["output_tokens"]
     assert b["tpot_s"]["mean"] == pytest.approx(a["tpot_s"]["mean"], rel=0.05)
-    assert b["ttft_s"]["p50"] == pytest.approx(a["ttft_s"]["p50"], abs=0.005)
+    # Each run's TTFT against the simulator's record of the same requests, not one run against the
+    # other: what the server served varies between two runs with the machine's load (its queueing
+    # is real TTFT), and comparing with the truth takes that out. What is left is the time each
+    # client took to see a first token the server had sent; its median stays within 5 ms on a
+    # loaded 2-core machine (measured: under 1 ms), and a client that added 20 ms would fail.
+    assert _ttft_error_p50_ms(one_records, one_truth) <= 5.0
+    assert _ttft_error_p50_ms(two_records, two_truth) <= 5.0
     assert b["rps"] == pytest.approx(a["rps"], rel=0.25)
     # Percentiles come from the union of all requests, not from per-worker summaries.
     import numpy as np

@@ -22,8 +22,10 @@ EXPECTED_KIND = {
     "http500": "http", "http502": "http", "http503": "http", "http429": "http",
     "reset": ("stream", "connect"), "stall": "timeout", "bad_json": "protocol", "bad_utf8": "protocol",
     "error_event": "stream", "split": None, "no_done": None, "empty_choices": None, "oversized": None,
+    "abort": "aborted", "runaway": "protocol", "endless": "timeout", "echo_headers": "http",
 }
-RETRYABLE = {"http500", "http502", "http503", "http429", "reset", "stall", "error_event"}
+RETRYABLE = {"http500", "http502", "http503", "http429", "reset", "stall", "error_event", "abort", "endless",
+             "echo_headers"}
 N = 12
 MAX_TOKENS = 8
 
@@ -38,8 +40,8 @@ def test_perf_accounts_for_every_request(fault, tmp_path):
     with SimServer(settings) as sim:
         config = PerfConfig(url=f"{sim.base_url}/completions", model="sim", parallel=[3], number=[N],
                             max_tokens=MAX_TOKENS, tokenizer_path="o200k_base", min_prompt_length=8,
-                            max_prompt_length=8, read_timeout=1.0, test_connection=False, outputs_dir=str(tmp_path),
-                            quiet=True, html=False)
+                            max_prompt_length=8, read_timeout=1.0, total_timeout=2.0, test_connection=False,
+                            outputs_dir=str(tmp_path), quiet=True, html=False, min_success_rate=0.0)  # failures are the point here
         try:
             result = run_perf(config)
             summary = result.summary

@@ -1,5 +1,10 @@
 """SIGKILL `assay eval` at 20 random points, resuming each time: the final records equal an
-uninterrupted run's — no sample lost, none duplicated, no corrupt line."""
+uninterrupted run's — no sample lost, none duplicated, no corrupt line.
+
+The kill points are chosen by observed progress (the journal has grown by k records since the
+process started), not by wall time: a timer lands at other points on a fast and on a loaded
+machine, and on a fast one a resumed run could finish before it fired (issue 11, point 9).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,68 @@ from assay.engines.sim import SimServer, SimSettings
 from assay.eval.records import SampleJournal
 
 SAMPLES = 200
+KILLS = 20
+MAX_STEP = 15
+"""Records one try may add before its kill: 20 tries add at most 300 of the 400, so every try is cut short."""
+
+
+class _Journal:
+    """Counts the complete records of a run's journal as it grows, reading only what was appended
+    (a poll every 2 ms must not load the machine it measures)."""
+
+    def __init__(self, run_dir) -> None:
+        self.path = run_dir / "samples.jsonl"
+        self.inode = self.offset = self.lines = 0
+
+    def current_inode(self) -> int:
+        try:
+            return self.path.stat().st_ino
+        except FileNotFoundError:
+            return 0
+
+    def records(self) -> int:
+        inode = self.current_inode()
+        if inode != self.inode:  # replaced (a resume compacts it): count afresh
+            self.inode, self.offset, self.lines = inode, 0, 0
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                appended = handle.read()
+        except FileNotFoundError:
+            return 0
+        self.offset += len(appended)
+        self.lines += appended.count(b"\n")  # a torn last line is not a record
+        return self.lines
+
+
+def _kill_after_progress(process: subprocess.Popen, work, run_dir, records: int) -> bool:
+    """SIGKILL ``process`` once its journal holds ``records`` more records than at its start.
+
+    ``records == 0``: at the end of start-up, once a resumed run has replaced its journal by the
+    compacted one (a fresh run: at once). Returns False if the process ended by itself first.
+    """
+    journal = _Journal(run_dir) if run_dir is not None else None
+    start = journal.records() if journal is not None else 0
+    inode = journal.current_inode() if journal is not None else 0
+    deadline = time.monotonic() + 120
+    while records or journal is not None:
+        if journal is None:  # the first try: its run directory appears once it has loaded the data
+            made = list(work.iterdir()) if work.exists() else []
+            journal = _Journal(made[0]) if made else None
+        elif records == 0:
+            if journal.current_inode() not in (0, inode):
+                break
+        # A resumed run first compacts the journal, which may drop a torn line: count from the start.
+        elif journal.records() >= start + records:
+            break
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, f"no progress to {records} more records in 120 s"
+        time.sleep(0.002)
+    if process.poll() is not None:
+        return False
+    os.kill(process.pid, signal.SIGKILL)
+    return True
 
 
 def _command(sim: SimServer, data_dir, work_dir, resume=None) -> list[str]:
@@ -41,19 +108,18 @@ def test_kill_9_at_20_random_points_then_resume(tmp_path):
         work = tmp_path / "killed"
         run_dir = None
         kills = 0
-        for _ in range(20):
+        for attempt in range(KILLS):
             process = subprocess.Popen(_command(sim, tmp_path / "data", work, run_dir),
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 2.0))  # start-up is part of the range: kills land everywhere
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGKILL)
-                kills += 1
+            # Start-up is among the points: k = 0 at the first try and at a few resumes.
+            records = 0 if attempt in (0, 7, 13) else rng.randint(1, MAX_STEP)
+            kills += _kill_after_progress(process, work, run_dir, records)
             process.wait()
             if run_dir is None:
                 made = list(work.iterdir()) if work.exists() else []
                 run_dir = made[0] if made else None
-        assert kills >= 15  # (nearly) every try was really cut short
-        assert run_dir is not None
+        assert kills == KILLS  # every try was really cut short, whatever the machine's speed
+        assert run_dir is not None and 0 < _Journal(run_dir).records() < 2 * SAMPLES
         final = subprocess.run(_command(sim, tmp_path / "data", work, run_dir), capture_output=True, text=True,
                                timeout=300)
         assert final.returncode == 0, final.stderr

@@ -23,7 +23,14 @@ from typing import Any
 
 import msgspec
 
+from assay.client.channels import ANSWER, PLAIN, REASONING, AnswerStart
 from assay.client.records import RequestRecord
+from assay.client.transport import StopResponse
+from assay.redact import Scrubber, basic_token, redact_url, remember, url_secrets
+
+GAVE_UP_REASONS = frozenset({"abort", "error", "cancelled", "canceled"})
+"""finish_reason values that mean the server gave up on the request (vLLM ends in-flight streams with
+``abort`` when it shuts down): the request failed, whatever text came before."""
 
 
 def endpoint_kind(url: str) -> str:
@@ -115,10 +122,12 @@ class Completion:
             return False
         if self.error_kind == "http":
             return self.http_status == 429 or (self.http_status or 0) >= 500
-        return self.error_kind in ("connect", "timeout", "stream")
+        return self.error_kind in ("connect", "timeout", "stream", "aborted")
 
 
-def _error_message(status: int, body: bytes) -> str:
+def _error_message(status: int, body: bytes, scrubber: Scrubber) -> str:
+    """``HTTP 500: <the server's message>``, with every secret the request carried scrubbed first
+    (a server or proxy may echo the Authorization header, the key or the URL)."""
     text = body[:2000].decode("utf-8", "replace").strip()
     try:
         parsed = msgspec.json.decode(body[:20000])
@@ -132,7 +141,7 @@ def _error_message(status: int, body: bytes) -> str:
                 text = str(parsed["detail"])
     except (msgspec.DecodeError, ValueError):
         pass
-    text = " ".join(text.split())[:300]
+    text = " ".join(scrubber.scrub(text).split())[:300]
     return f"HTTP {status}: {text}" if text else f"HTTP {status}"
 
 
@@ -172,6 +181,13 @@ class OpenAIClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._headers.update(headers or {})
+        secrets = [api_key, *(headers or {}).values(), *url_secrets(url)]
+        userinfo = _userinfo(url)
+        if userinfo is not None and not any(name.lower() == "authorization" for name in self._headers):
+            # Credentials in the URL are sent as HTTP Basic auth, as curl and httpx do.
+            self._headers["Authorization"] = f"Basic {basic_token(*userinfo)}"
+        self._scrubber = Scrubber(secrets)
+        remember(*secrets)
         self._base_body: dict[str, Any] = {"model": model, "stream": stream}
         if stream:
             options: dict[str, Any] = {"include_usage": True}
@@ -206,6 +222,11 @@ class OpenAIClient:
         body.update(request.extra)
         return body
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as it may be printed or stored: credentials masked."""
+        return redact_url(self.url)
+
     async def __aenter__(self) -> OpenAIClient:
         from assay.client.transport import StreamingPool
 
@@ -227,24 +248,41 @@ class OpenAIClient:
         ex = _Exchange()
         ex.start_ns = time.perf_counter_ns()
         state = ex.state
-        payload = _encode(self.body(request))
+        body = self.body(request)
+        state.max_tokens = limit = _limit(body)
+        state.max_chunks = 2 * limit
+        ex.min_tokens = body.get("min_tokens")
+        payload = _encode(body)
         raw = await self._pool.post(self.url, payload, self._headers, state.feed if self.stream else None)
         ex.marks.sent_ns = raw.sent_ns
         ex.headers_ns = raw.headers_ns
         ex.status = raw.status
         ex.retries = raw.retries
         ex.retry_after_s = raw.retry_after_s
+        stopped: StopResponse | None = None
         if self.stream:
-            state.finish(raw.end_ns)
+            try:
+                state.finish(raw.end_ns)
+            except StopResponse as exc:
+                stopped = exc
         if raw.error is not None:
-            ex.error, ex.error_kind = raw.error, raw.error_kind
+            ex.error, ex.error_kind = self._scrubber.scrub(raw.error), raw.error_kind
         elif raw.status != 200:
-            ex.error, ex.error_kind = _error_message(raw.status or 0, raw.body), "http"
+            ex.error, ex.error_kind = _error_message(raw.status or 0, raw.body, self._scrubber), "http"
+        elif stopped is not None:
+            ex.error, ex.error_kind = stopped.reason, stopped.kind
         elif not self.stream:
-            state.on_whole_body(raw.body, raw.end_ns)
+            try:
+                state.on_whole_body(raw.body, raw.end_ns)
+            except StopResponse as exc:
+                ex.error, ex.error_kind = exc.reason, exc.kind
         ex.end_ns = raw.end_ns
         if ex.error is None:
+            if state.server_error is not None:
+                state.server_error = self._scrubber.scrub(state.server_error)
             ex.error, ex.error_kind = state.problem()
+        if ex.error is None:
+            ex.error, ex.error_kind = _gave_up(state.finish_reason, state.completion_tokens, ex.min_tokens)
         return ex
 
     def _timeout_words(self) -> str:
@@ -273,6 +311,7 @@ class OpenAIClient:
         if completion_tokens is None and ex.error is None and self._count_tokens is not None:
             completion_tokens = self._count_tokens(state.text())
             token_source = "tokenizer"
+            ex.error, ex.error_kind = _gave_up(state.finish_reason, completion_tokens, ex.min_tokens)
         sent = ex.marks.sent_ns
         return RequestRecord(
             index=index,
@@ -324,10 +363,53 @@ class OpenAIClient:
             retry_after_s=ex.retry_after_s,
         )
 
+
+def _userinfo(url: str) -> tuple[str, str] | None:
+    """(user, password) written in the URL, decoded; None without userinfo."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if "@" not in parts.netloc:
+        return None
+    user, _, password = parts.netloc.rpartition("@")[0].partition(":")
+    return unquote(user), unquote(password)
+
+
+def _limit(body: dict[str, Any]) -> int:
+    """The most completion tokens a response to ``body`` may carry (a huge number when it sets no limit).
+
+    ``n`` choices share one usage count, so the limit is ``n`` times the per-choice one.
+    """
+    def positive(value: Any) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    limit = positive(body.get("max_tokens")) or positive(body.get("max_completion_tokens"))
+    if limit is None:
+        return 1 << 62
+    return limit * (positive(body.get("n")) or 1)
+
+
+def _gave_up(finish_reason: str | None, completion_tokens: int | None, min_tokens: Any) -> tuple[str | None, str | None]:
+    """A failure when the finish reason says the server gave up: ``abort``, ``error``, ``cancelled``,
+    or ``length`` before ``min_tokens`` was reached (a context limit cut the answer short)."""
+    if finish_reason is None:
+        return None, None
+    reason = finish_reason.lower()
+    if reason in GAVE_UP_REASONS:
+        return f"the server gave up: finish_reason {finish_reason!r}", "aborted"
+    if (reason == "length" and isinstance(min_tokens, int) and completion_tokens is not None
+            and completion_tokens < min_tokens):
+        return f"the server stopped at its length limit before min_tokens ({min_tokens})", "aborted"
+    return None, None
+
+
 class _Exchange:
     """Everything one request did, before it is shaped into a record or a completion."""
 
-    __slots__ = ("end_ns", "error", "error_kind", "headers_ns", "marks", "retries", "retry_after_s",
+    __slots__ = ("end_ns", "error", "error_kind", "headers_ns", "marks", "min_tokens", "retries", "retry_after_s",
                  "start_ns", "state", "status")
 
     def __init__(self) -> None:
@@ -341,6 +423,7 @@ class _Exchange:
         self.error_kind: str | None = None
         self.retry_after_s: float | None = None
         self.retries = 0
+        self.min_tokens: Any = None
 
 
 class _StreamState:
@@ -348,9 +431,20 @@ class _StreamState:
 
     The per-event path is kept to a few dozen bytecodes (a token stream runs it thousands of
     times a second); totals such as ``output_chars`` are worked out once, in :meth:`finish`.
+    Where the answer begins is decided on the first piece of content when it is plain text; only
+    content that opens with ``<`` (``<think>``, harmony's ``<|channel|>``) is watched further,
+    and only until the answer begins.
+
+    A stream that carries more tokens than ``max_tokens`` is a protocol error. The server's usage
+    says so exactly, and a stream whose usage passes the limit is stopped at once (a runaway server
+    would otherwise hold the request for as long as it kept sending). Without usage, text chunks
+    stand for tokens (a chunk carries at least one, all but a rare flush of held-back text): a
+    stream is stopped past twice ``max_tokens`` of them, and fails at its end past ``max_tokens``.
     """
 
     __slots__ = (
+        "_answer_start",
+        "_content_ns",
         "_tail",
         "_usage_seen_tokens",
         "answer_pieces",
@@ -363,6 +457,8 @@ class _StreamState:
         "first_event",
         "first_reasoning_ns",
         "malformed",
+        "max_chunks",
+        "max_tokens",
         "output_chars",
         "per_chunk_usage",
         "prompt_tokens",
@@ -388,6 +484,9 @@ class _StreamState:
         self.per_chunk_usage = True
         self._usage_seen_tokens = 0
         self._tail = b""
+        self.max_tokens = self.max_chunks = 1 << 62
+        self._answer_start: AnswerStart | None = None
+        self._content_ns: int | None = None
 
     @property
     def response_id(self) -> str | None:
@@ -399,7 +498,10 @@ class _StreamState:
         return self.chunk_ns[0] if self.chunk_ns else None
 
     def feed(self, data: bytes, now: int) -> None:
-        """Body bytes of one network read (``now``: its time mark). Never raises."""
+        """Body bytes of one network read (``now``: its time mark).
+
+        Raises only :class:`StopResponse`, for a stream that must not go on (the transport ends it).
+        """
         if self._tail or data[:5] != b"data:" or data[-2:] != b"\n\n" or self.done:
             self._feed_lines(data, now)
             return
@@ -469,12 +571,15 @@ class _StreamState:
                     self.reasoning_pieces.append(reasoning)
             if answer:
                 if self.first_answer_ns is None:
-                    self.first_answer_ns = now
+                    self._mark_answer(answer, now)
                 self.answer_pieces.append(answer)
             if answer or reasoning:  # a chunk of text, with its token count where usage came with it
-                self.chunk_ns.append(now)
+                chunk_ns = self.chunk_ns
+                chunk_ns.append(now)
                 if usage is not None and usage.completion_tokens is not None:
                     self.chunk_tokens.append(usage.completion_tokens - self._usage_seen_tokens)
+                if len(chunk_ns) > self.max_chunks:
+                    self._runaway(f"{len(chunk_ns)} text chunks")
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
         if usage is not None:
@@ -482,6 +587,32 @@ class _StreamState:
                 self.prompt_tokens = usage.prompt_tokens
             if usage.completion_tokens is not None:
                 self.completion_tokens = self._usage_seen_tokens = usage.completion_tokens
+                if usage.completion_tokens > self.max_tokens:
+                    self._runaway(f"usage: {usage.completion_tokens} completion tokens")
+
+    def _runaway(self, seen: str) -> None:
+        raise StopResponse(f"protocol error: the server sent more tokens than max_tokens ({self.max_tokens}; {seen})",
+                           "protocol")
+
+    def _mark_answer(self, text: str, now: int) -> None:
+        """Decide whether the answer has begun (content may open with reasoning: <think>, harmony)."""
+        watch = self._answer_start
+        if watch is None:
+            head = text.lstrip()
+            if head and head[0] != "<":  # plain text, the usual case
+                self.first_answer_ns = now
+                return
+            watch = self._answer_start = AnswerStart()
+        if self._content_ns is None:
+            self._content_ns = now
+        verdict = watch.feed(text)
+        if verdict == PLAIN:
+            self.first_answer_ns = self._content_ns
+            return
+        if verdict == ANSWER:
+            self.first_answer_ns = now
+        if verdict in (REASONING, ANSWER) and self.first_reasoning_ns is None:
+            self.first_reasoning_ns = self._content_ns
 
     def text(self) -> str:
         return "".join(self.reasoning_pieces) + "".join(self.answer_pieces)
@@ -503,6 +634,9 @@ class _StreamState:
             return "response ended without any generated text or finish reason", "protocol"
         if not self.chunk_ns:
             self.per_chunk_usage = False
+        if self.completion_tokens is None and len(self.chunk_ns) > self.max_tokens:
+            return (f"protocol error: the server sent more tokens than max_tokens ({self.max_tokens}; "
+                    f"{len(self.chunk_ns)} text chunks)"), "protocol"
         return None, None
 
 

@@ -31,7 +31,9 @@ from urllib.parse import urlsplit
 
 from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-__all__ = ["RawResponse", "StreamingPool"]
+from assay.redact import redact_url
+
+__all__ = ["RawResponse", "StopResponse", "StreamingPool"]
 
 _perf_ns = time.perf_counter_ns
 
@@ -66,6 +68,16 @@ class RawResponse:
 
 class _TooLarge(Exception):
     pass
+
+
+class StopResponse(Exception):
+    """Raised by an ``on_body`` sink to end a response at once (e.g. a stream past max_tokens):
+    the connection is dropped and the response fails with ``reason`` and ``kind``."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
 
 
 class _Unexpected(Exception):
@@ -319,7 +331,9 @@ class _Connection(asyncio.Protocol):
 
     def _parse_failed(self, exc: HttpParserError) -> None:
         cause = exc.__context__ if isinstance(exc, HttpParserCallbackError) else None
-        if isinstance(cause, _TooLarge):
+        if isinstance(cause, StopResponse):
+            self._fail(cause.reason, cause.kind)
+        elif isinstance(cause, _TooLarge):
             self._fail(f"response too large: more than {self._max_body} bytes of body", "protocol")
         elif cause is not None:
             self._fail(f"malformed HTTP response: {_os_words(cause)}", "protocol")
@@ -375,7 +389,7 @@ class StreamingPool:
         """POST ``body`` to ``url`` and read the whole response; failures are returned, not raised.
 
         With ``on_body``, the body of a 200 response goes to ``on_body(piece, read_time_ns)`` as it
-        arrives (called from the protocol: it must be quick and must not raise) instead of
+        arrives (called from the protocol: it must be quick, and may raise only :class:`StopResponse`) instead of
         :attr:`RawResponse.chunks`; other statuses' bodies stay in ``chunks`` for the error message.
         """
         start = _perf_ns()
@@ -384,7 +398,7 @@ class StreamingPool:
         try:
             target = self._target(url)
         except ValueError as exc:
-            response.error, response.error_kind = f"bad URL {url!r}: {exc}", "connect"
+            response.error, response.error_kind = f"bad URL {redact_url(url)!r}: {exc}", "connect"
             response.end_ns = _perf_ns()
             return response
         data = self._request_bytes(target, body, headers)
@@ -523,7 +537,7 @@ class StreamingPool:
             context = self._ssl
         try:
             if timeout <= 0:
-                raise asyncio.TimeoutError
+                raise TimeoutError
             _, conn = await asyncio.wait_for(
                 loop.create_connection(
                     lambda: _Connection(self, target.key),
@@ -536,7 +550,7 @@ class StreamingPool:
             )
         except asyncio.CancelledError:
             raise
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             if total_bound:
                 response.error = f"timed out: no complete answer within {self.total_timeout_s:g} s, the total timeout"
                 response.error_kind = "timeout"

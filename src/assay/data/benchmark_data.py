@@ -8,12 +8,13 @@ files are parsed as data only: nothing is ever unpickled or executed.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from assay.errors import DatasetError
+from assay.errors import DatasetError, not_utf8
 
 HUBS = ("huggingface", "modelscope", "local")
 
@@ -29,10 +30,20 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         if name.endswith(".csv"):
             import csv
 
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                return [dict(row) for row in csv.DictReader(handle)]
+            data = path.read_bytes()
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise not_utf8(path, exc) from None
+            return [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""))]
         opener = gzip.open if name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        with opener(path, "rb") as binary:  # type: ignore[operator]
+            data = binary.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise not_utf8(path, exc) from None
+        with io.StringIO(text, newline=None) as handle:  # universal newlines, as text mode read them
             if name.endswith((".jsonl", ".jsonl.gz")):
                 rows = []
                 for number, line in enumerate(handle, start=1):

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 from assay.errors import DatasetError
 
 TIKTOKEN_NAMES = ("o200k_base", "cl100k_base", "p50k_base", "r50k_base", "o200k_harmony")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                   "chat_template.json")
 HUBS = ("auto", "huggingface", "modelscope")
 
 
@@ -111,6 +112,9 @@ def chat_template_overhead(tokenizer: TextTokenizer) -> tuple[int, str] | None:
     token the server prepends when the template does not write one itself. None when the
     tokenizer carries no template.
     """
+    known = getattr(tokenizer, "known_chat_template_overhead", None)
+    if known is not None:  # kept from an earlier run (assay.perf.prompt_words): no template to render
+        return known()  # type: ignore[no-any-return]
     config = getattr(tokenizer, "config", {}) or {}
     template = config.get("chat_template")
     if isinstance(template, list):  # [{"name": "default", "template": "..."}]
@@ -192,7 +196,33 @@ def _from_tokenizer_json(path: Path) -> HFTokenizer:
     for key in ("bos_token", "eos_token"):  # may be {"content": ...} objects
         if isinstance(config.get(key), dict):
             config[key] = config[key].get("content")
+    template = _chat_template_file(path.parent)
+    if template is not None:
+        config["chat_template"] = template
     return HFTokenizer(tokenizer, name=str(path.parent if path.name == "tokenizer.json" else path), config=config)
+
+
+def _chat_template_file(folder: Path) -> str | None:
+    """The chat template saved beside the tokenizer, where transformers 5 (and late 4.x) writes it.
+
+    ``chat_template.jinja`` (the template itself) wins over ``chat_template.json``
+    (``{"chat_template": ...}``), and both over ``tokenizer_config.json``'s ``chat_template``
+    field, as transformers loads them.
+    """
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        try:
+            return jinja.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    legacy = folder / "chat_template.json"
+    if legacy.is_file():
+        try:
+            template = json.loads(legacy.read_text(encoding="utf-8")).get("chat_template")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return template if isinstance(template, str) else None
+    return None
 
 
 def _from_gguf(path: Path) -> HFTokenizer:
@@ -288,18 +318,102 @@ def _from_tiktoken(name: str) -> TiktokenTokenizer:
     return TiktokenTokenizer(encoding)
 
 
+OFFLINE_NAMES_HINT = (
+    "offline, give a tokenizer.json, a folder holding one or a .gguf, or an encoding assay carries: "
+    "o200k_harmony (gpt-oss), o200k_base, cl100k_base"
+)
+
+
 def _from_hub(repo_id: str, hub: str) -> TextTokenizer:
-    """Download ``tokenizer.json`` (+ config) from Hugging Face or ModelScope."""
+    """Download ``tokenizer.json`` (+ config) from Hugging Face or ModelScope.
+
+    Offline (``HF_HUB_OFFLINE`` set, or the hub's host not answering within a second) only the
+    local cache is looked at, so the error comes at once instead of after the clients' retries.
+    """
     failures: list[str] = []
+    offline = False
     order = ["huggingface", "modelscope"] if hub == "auto" else [hub]
     for name in order:
+        why_offline = _hub_offline(name)
         try:
-            folder = _download_huggingface(repo_id) if name == "huggingface" else _download_modelscope(repo_id)
+            if why_offline is not None:
+                offline = True
+                if name != "huggingface":  # its cache is keyed differently: nothing to look at offline
+                    raise DatasetError(why_offline)
+                folder = _cached_huggingface(repo_id, why_offline)
+            else:
+                folder = _download_huggingface(repo_id) if name == "huggingface" else _download_modelscope(repo_id)
         except DatasetError as exc:
             failures.append(f"{name}: {exc}")
             continue
         return _from_local(folder)
-    raise DatasetError(f"cannot get tokenizer {repo_id!r} from the hub ({'; '.join(failures)})")
+    hint = f"; {OFFLINE_NAMES_HINT}" if offline else ""
+    raise DatasetError(f"cannot get tokenizer {repo_id!r} from the hub ({'; '.join(failures)}){hint}")
+
+
+def _hub_offline(hub: str) -> str | None:
+    """Why ``hub`` cannot be reached now (None: it may be), found within about a second."""
+    if hub == "huggingface":
+        if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+            return "offline (HF_HUB_OFFLINE is set) and not in the local cache"
+        url = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    else:
+        import importlib.util
+
+        if importlib.util.find_spec("modelscope") is None:
+            return None  # the download says it is not installed
+        url = os.environ.get("MODELSCOPE_DOMAIN") or "https://www.modelscope.cn"
+        if "://" not in url:
+            url = f"https://{url}"
+    from urllib.parse import urlsplit
+
+    target = urlsplit(url)
+    proxy = os.environ.get("HTTPS_PROXY" if target.scheme == "https" else "HTTP_PROXY") or \
+        os.environ.get("https_proxy" if target.scheme == "https" else "http_proxy") or os.environ.get("ALL_PROXY")
+    via = urlsplit(proxy if "://" in (proxy or "") else f"http://{proxy}") if proxy else target
+    host = via.hostname or ""
+    port = via.port or (443 if via.scheme == "https" else 80)
+    problem = _connect_problem(host, port, timeout_s=0.8)
+    return None if problem is None else f"no network: cannot connect to {host}:{port} ({problem})"
+
+
+def _connect_problem(host: str, port: int, *, timeout_s: float) -> str | None:
+    """Why a TCP connection to host:port does not open within ``timeout_s`` (None: it opens), name
+    lookup included (a lookup can hang for many seconds without a network, so it runs in a thread)."""
+    import socket
+    import threading
+
+    outcome: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                outcome.append(None)
+        except (OSError, UnicodeError) as exc:
+            outcome.append(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+
+    thread = threading.Thread(target=attempt, daemon=True, name="assay-hub-probe")
+    thread.start()
+    thread.join(timeout_s)
+    return outcome[0] if outcome else f"no answer within {timeout_s:g} s"
+
+
+def _cached_huggingface(repo_id: str, why_offline: str) -> Path:
+    """The tokenizer files of ``repo_id`` from the Hugging Face cache, without touching the network."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise DatasetError("huggingface_hub is not installed") from None
+    try:
+        path = Path(hf_hub_download(repo_id, "tokenizer.json", local_files_only=True))
+    except Exception:
+        raise DatasetError(why_offline) from None
+    for optional in ("tokenizer_config.json", "chat_template.jinja"):
+        try:
+            hf_hub_download(repo_id, optional, local_files_only=True)
+        except Exception:  # optional files
+            pass
+    return path.parent
 
 
 def _download_huggingface(repo_id: str) -> Path:
@@ -311,10 +425,11 @@ def _download_huggingface(repo_id: str) -> Path:
         path = Path(hf_hub_download(repo_id, "tokenizer.json"))
     except Exception as exc:
         raise DatasetError(f"{type(exc).__name__}: {_first_line(exc)}") from None
-    try:
-        hf_hub_download(repo_id, "tokenizer_config.json")
-    except Exception:  # optional file: only names the BOS token
-        pass
+    for optional in ("tokenizer_config.json", "chat_template.jinja"):  # BOS token, chat template
+        try:
+            hf_hub_download(repo_id, optional)
+        except Exception:  # optional files
+            pass
     return path.parent
 
 

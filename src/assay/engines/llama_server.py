@@ -18,12 +18,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from types import TracebackType
 
+from assay.engines.process import EngineProcess
 from assay.errors import EngineError
 
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
@@ -153,7 +150,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class LlamaServer:
+class LlamaServer(EngineProcess):
     """A ``llama-server`` process on loopback, started and stopped by assay.
 
     Use as a context manager::
@@ -161,6 +158,8 @@ class LlamaServer:
         with LlamaServer(model_path, alias="smollm2") as server:
             print(server.base_url)   # http://127.0.0.1:PORT/v1
     """
+
+    engine_name = "llama-server"
 
     def __init__(
         self,
@@ -175,21 +174,13 @@ class LlamaServer:
         startup_timeout_s: float = 120.0,
         log_path: str | os.PathLike[str] | None = None,
     ) -> None:
+        super().__init__(port=port or free_port(), startup_timeout_s=startup_timeout_s, log_path=log_path)
         self.model_path = Path(model_path)
         self.alias = alias
-        self.port = port or free_port()
         self.context_size = context_size
         self.parallel = parallel
         self.threads = threads or max(1, min(os.cpu_count() or 1, 4))
         self.extra_args = list(extra_args or [])
-        self.startup_timeout_s = startup_timeout_s
-        self.log_path = Path(log_path) if log_path else None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_handle: object | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     def command(self, binary: Path) -> list[str]:
         return [
@@ -202,66 +193,8 @@ class LlamaServer:
     def start(self) -> LlamaServer:
         if not self.model_path.exists():
             raise EngineError(f"model file not found: {self.model_path}")
-        binary = ensure_llama_server()
-        if self.log_path is None:
-            handle, name = tempfile.mkstemp(prefix="llama-server-", suffix=".log")
-            os.close(handle)
-            self.log_path = Path(name)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._log_handle = log
-        self._process = subprocess.Popen(
-            self.command(binary), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        self._wait_ready()
+        self._launch(self.command(ensure_llama_server()))
         return self
-
-    def _wait_ready(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + self.startup_timeout_s
-        url = f"http://127.0.0.1:{self.port}/health"
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                tail = self._log_tail()
-                self.stop()
-                raise EngineError(f"llama-server exited with code {self._process.returncode} at start: {tail}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise EngineError(f"llama-server not ready after {self.startup_timeout_s:.0f} s (log: {self.log_path})")
-
-    def _log_tail(self) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        lines = self.log_path.read_text(errors="replace").strip().splitlines()
-        return " | ".join(lines[-3:])
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._process is None and process is not None:
-            self._process = None
-        handle, self._log_handle = self._log_handle, None
-        if handle is not None:
-            handle.close()  # type: ignore[attr-defined]
 
     def __enter__(self) -> LlamaServer:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

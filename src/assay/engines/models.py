@@ -36,33 +36,84 @@ CHATML_TEMPLATE = (
 )
 
 
-def resolve_engine_model(name: str, scratch: str | os.PathLike[str]) -> tuple[Path, str]:
-    """(GGUF path, served alias) for ``smollm2``, ``tiny`` (made in ``scratch``) or a ``.gguf`` path."""
+ENGINES = ("llama-server", "vllm")
+
+
+def resolve_engine_model(name: str, scratch: str | os.PathLike[str], engine: str = "llama-server") -> tuple[Path, str]:
+    """(model path, served alias) for ``smollm2``, ``tiny`` (made in ``scratch``) or a path.
+
+    llama-server takes a ``.gguf`` file; vLLM takes a Hugging Face folder (``smollm2`` and
+    ``tiny`` are converted from their GGUF once; a ``.gguf`` path is converted into ``scratch``).
+    """
+    if engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if name == "smollm2":
-        return ensure_smollm2(), SMOLLM2_ALIAS
+        return (ensure_smollm2() if engine == "llama-server" else ensure_smollm2_hf()), SMOLLM2_ALIAS
     if name == "tiny":
-        return make_tiny_model(scratch), "tiny-random"
+        gguf_path = make_tiny_model(scratch)
+        if engine == "vllm":
+            from assay.engines.vllm import hf_model_folder
+
+            return hf_model_folder(gguf_path, Path(scratch) / "tiny-hf"), "tiny-random"
+        return gguf_path, "tiny-random"
     path = Path(name).expanduser()
+    if engine == "vllm" and path.is_dir() and (path / "config.json").exists():
+        return path, path.name
     if not path.is_file():
-        raise EngineError(f"engine_model: {name!r} is neither smollm2, tiny nor a .gguf file")
+        wanted = "a .gguf file or a Hugging Face folder" if engine == "vllm" else "a .gguf file"
+        raise EngineError(f"engine_model: {name!r} is neither smollm2, tiny nor {wanted}")
+    if engine == "vllm":
+        from assay.engines.vllm import hf_model_folder
+
+        return hf_model_folder(path, Path(scratch) / f"{path.stem}-hf"), path.stem
     return path, path.stem
 
 
 def start_local_engine(
-    stack: Any, engine_model: str, *, parallel: int, context_size: int, say: Any = print
+    stack: Any, engine_model: str, *, parallel: int, context_size: int, say: Any = print,
+    engine: str = "llama-server",
 ) -> tuple[Any, str]:
-    """Start llama-server with ``engine_model`` inside ``stack`` (stopped when it closes): (server, alias)."""
+    """Start ``engine`` with ``engine_model`` inside ``stack`` (stopped when it closes): (server, alias).
+
+    ``context_size`` is the whole context of llama-server (split over ``parallel`` slots); vLLM
+    gets the per-request part as its ``--max-model-len``.
+    """
     import tempfile
 
-    from assay.engines.llama_server import LlamaServer
-
     scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-engine-"))
-    path, alias = resolve_engine_model(engine_model, scratch)
-    server = LlamaServer(path, alias=alias, parallel=parallel, context_size=context_size)
-    say(f"[dim]Starting llama-server with {path.name} on port {server.port}…[/dim]")
+    path, alias = resolve_engine_model(engine_model, scratch, engine)
+    server: Any
+    if engine == "vllm":
+        from assay.engines.vllm import VllmServer
+
+        # vLLM's own defaults would queue fewer sequences and take the model's whole context.
+        server = VllmServer(path, alias=alias, parallel=max(8, parallel),
+                            max_model_len=max(4096, context_size // parallel))
+        say(f"[dim]Starting vLLM with {path.name} on port {server.port} (about 1–2 min)…[/dim]")
+    else:
+        from assay.engines.llama_server import LlamaServer
+
+        server = LlamaServer(path, alias=alias, parallel=parallel, context_size=context_size)
+        say(f"[dim]Starting llama-server with {path.name} on port {server.port}…[/dim]")
     stack.enter_context(server)
-    say(f"[dim]llama-server ready at {server.base_url}[/dim]")
+    say(f"[dim]{server.engine_name} ready at {server.base_url}[/dim]")
     return server, alias
+
+
+def ensure_smollm2_hf() -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face folder (from the F16 GGUF, once), for vLLM."""
+    from assay.engines.vllm import hf_model_folder
+
+    return hf_model_folder(ensure_smollm2(), cache_root() / "models" / "SmolLM2-135M-Instruct-hf")
+
+
+def make_tiny_hf_model(directory: str | os.PathLike[str]) -> Path:
+    """The tiny random Llama (head_dim 32: vLLM's CPU attention takes no less) as a Hugging Face folder."""
+    from assay.engines.vllm import hf_model_folder
+
+    out = Path(directory)
+    with tempfile.TemporaryDirectory(prefix="assay-tiny-") as tmp:
+        return hf_model_folder(make_tiny_model(tmp), out)
 
 
 def ensure_smollm2() -> Path:

@@ -7,7 +7,9 @@ against ground truth) and, later, injected faults. It streams ``/v1/completions`
 - TTFT and TPOT that grow with the number of requests in flight (a batching model), and a
   maximum batch beyond which requests queue (their wait is part of their TTFT);
 - several tokens per chunk, reasoning tokens streamed as ``reasoning_content`` before the
-  answer, ``usage`` at the end (and on every chunk if ``continuous_usage_stats`` is asked);
+  answer (or, with ``harmony``, gpt-oss harmony text in the content: an analysis channel, then
+  the final one), ``usage`` at the end (and on every chunk if ``continuous_usage_stats`` is asked);
+- a context limit (``context_tokens``) that ends a request with finish_reason ``length``;
 - emission on absolute deadlines (``first + i × TPOT``), so the schedule never drifts.
 
 It runs on non-blocking sockets in an asyncio loop, with httptools parsing (cheap per chunk: one
@@ -33,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 WORDS = ("alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "lambda")
+ANALYSIS_WORDS = ("we", "need", "to", "check", "each", "step")
+"""Harmony mode's analysis channel: words apart from the answer's, so that scoring the analysis shows."""
 
 
 @dataclass
@@ -58,6 +62,13 @@ class SimSettings:
     fault_seed: int = 0
     stall_s: float = 30.0
     """How long a ``stall`` fault stops sending mid-stream."""
+    harmony: bool = False
+    """Stream gpt-oss harmony text in ``content``, as a server that does not parse harmony does:
+    ``<|channel|>analysis<|message|>`` + ``reasoning_tokens`` words ``<|end|><|start|>assistant<|channel|>final
+    <|message|>`` + the answer ``<|return|>``, each marker one token, all counted in max_tokens."""
+    context_tokens: int = 0
+    """Prompt plus output tokens a request may use (0: no limit); a request that reaches it stops
+    with finish_reason ``length`` before max_tokens, as a real engine's context limit does."""
 
 
 FAULTS = {
@@ -74,6 +85,10 @@ FAULTS = {
     "bad_utf8": "one event carries bytes that are not UTF-8",
     "error_event": "an error object inside the stream, after a few chunks",
     "oversized": "one event of 8 MiB",
+    "abort": "after a few chunks, end the stream (HTTP 200) with finish_reason 'abort', as vLLM does on shutdown",
+    "runaway": "ignore max_tokens: stream five times as many tokens, then end normally",
+    "endless": "after a few chunks, send empty events forever (the read timeout never fires)",
+    "echo_headers": "answer HTTP 500 with a JSON error echoing the request line and headers (credentials too)",
 }
 
 
@@ -89,6 +104,9 @@ class SimRecord:
     end_ns: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    first_answer_chunk: int | None = None
+    """Index in ``chunk_ns`` of the chunk that carried the answer's first token (after reasoning)."""
+    finish_reason: str | None = None
 
 
 class Simulator:
@@ -244,6 +262,7 @@ class _SimConnection:
         self._arrival = 0
         self._url = b""
         self._body: list[bytes] = []
+        self._headers: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unparsed: list[tuple[int, bytes]] = []
         self._out = bytearray()
@@ -354,9 +373,13 @@ class _SimConnection:
         self._arrival = self._read_ns
         self._url = b""
         self._body = []
+        self._headers = {}
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1")] = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -364,21 +387,31 @@ class _SimConnection:
     def on_message_complete(self) -> None:
         reply = _Reply(self, self.parser.should_keep_alive())
         method = self.parser.get_method().decode()
-        path = self._url.split(b"?", 1)[0].decode("latin-1")
-        task = self.loop.create_task(
-            _route(self.sim, method, path, b"".join(self._body), self._arrival, reply)
-        )
+        target = self._url.decode("latin-1")
+        request = _Request(method, target, target.split("?", 1)[0], self._headers, b"".join(self._body))
+        task = self.loop.create_task(_route(self.sim, request, self._arrival, reply))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
 
-async def _route(sim: Simulator, method: str, path: str, body: bytes, arrival: int, reply: _Reply) -> None:
+@dataclass
+class _Request:
+    method: str
+    target: str
+    """The request line's target: path and query."""
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+async def _route(sim: Simulator, request: _Request, arrival: int, reply: _Reply) -> None:
     settings = sim.settings
+    method, path = request.method, request.path
     if path in ("/v1/completions", "/v1/chat/completions"):
         if method != "POST":
             reply.json(405, {"error": {"message": "use POST"}})
             return
-        await _complete(sim, path.endswith("/chat/completions"), body, arrival, reply)
+        await _complete(sim, path.endswith("/chat/completions"), request, arrival, reply)
     elif path == "/health":
         reply.json(200, {"status": "ok"})
     elif path == "/v1/models":
@@ -395,11 +428,11 @@ async def _route(sim: Simulator, method: str, path: str, body: bytes, arrival: i
         reply.json(404, {"error": {"message": f"no route {method} {path}"}})
 
 
-async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply: _Reply) -> None:
+async def _complete(sim: Simulator, chat: bool, request: _Request, arrival: int, reply: _Reply) -> None:
     settings = sim.settings
     dumps = json.dumps
     try:
-        body = json.loads(raw)
+        body = json.loads(request.body)
         if not isinstance(body, dict):
             raise ValueError
     except ValueError:
@@ -427,6 +460,18 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
     if fault == "http429":
         reply.whole(429, b'{"error": {"message": "rate limited"}}', extra="Retry-After: 1\r\n")
         return
+    if fault == "echo_headers":  # as a misconfigured proxy or a verbose engine error does
+        echoed = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
+        reply.json(500, {"error": {"message": f"cannot serve {request.method} {request.target}; headers: {echoed}",
+                                   "request": {"url": request.target, "headers": request.headers}}})
+        return
+    if settings.context_tokens:
+        if record.prompt_tokens >= settings.context_tokens:
+            reply.json(400, {"error": {"message": f"the prompt ({record.prompt_tokens} tokens) does not fit the "
+                                                  f"context ({settings.context_tokens} tokens)", "code": 400}})
+            return
+        max_tokens = min(max_tokens, settings.context_tokens - record.prompt_tokens)
+    limit = max_tokens * 5 if fault == "runaway" else max_tokens
     gate = sim.gate()
     sim.waiting += 1
     if gate is not None:
@@ -435,7 +480,7 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
     sim.in_flight += 1
     record.start_ns = time.perf_counter_ns()
     try:
-        reasoning = min(settings.reasoning_tokens, max_tokens) if chat else 0
+        script = _Script(settings, chat, max_tokens)
         kind = "chat.completion.chunk" if chat else "text_completion"
         if not body.get("stream"):
             deadline = record.start_ns + int((sim.ttft_s() + sim.tpot_s() * (max_tokens - 1)) * 1e9)
@@ -444,12 +489,14 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
             record.chunk_ns.append(record.end_ns)
             record.chunk_tokens.append(max_tokens)
             record.completion_tokens = max_tokens
-            words = " ".join(WORDS[i % len(WORDS)] for i in range(max_tokens - reasoning))
-            message: dict[str, Any] = {"role": "assistant", "content": words}
+            record.first_answer_chunk = 0 if max_tokens > script.answer_from else None
+            record.finish_reason = script.finish_reason(max_tokens)
+            answer, reasoning = script.whole(max_tokens)
+            message: dict[str, Any] = {"role": "assistant", "content": answer}
             if reasoning:
-                message["reasoning_content"] = " ".join(WORDS[i % len(WORDS)] for i in range(reasoning))
-            choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
-            choice.update({"message": message} if chat else {"text": words})
+                message["reasoning_content"] = reasoning
+            choice: dict[str, Any] = {"index": 0, "finish_reason": record.finish_reason}
+            choice.update({"message": message} if chat else {"text": answer})
             usage = {"prompt_tokens": record.prompt_tokens, "completion_tokens": max_tokens,
                      "total_tokens": record.prompt_tokens + max_tokens}
             sim.served += 1
@@ -462,7 +509,8 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
         sent = 0
         chunks = 0
         per_chunk = max(1, settings.tokens_per_chunk)
-        while sent < max_tokens:
+        finish_reason = script.finish_reason(limit)
+        while sent < limit:
             await _sleep_until(deadline)
             if reply.closed:  # the client went away: stop generating, like a real engine
                 return
@@ -470,22 +518,33 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
             if fault is not None and chunks == 3 and _inject(fault, reply, record, settings):
                 if fault == "stall":
                     await asyncio.sleep(settings.stall_s)
+                if fault == "endless":
+                    await _keep_alive_forever(sim, reply, record, chat, kind)
+                    return
+                if fault == "abort":
+                    finish_reason = "abort"
+                    break
                 if fault in ("reset", "stall", "error_event"):
                     if fault == "error_event":
                         reply.end_stream()
                     elif not reply.closed:
                         reply.reset()
                     return
-            k = min(per_chunk, max_tokens - sent)
-            piece = "".join(f" {WORDS[(sent + i) % len(WORDS)]}" for i in range(k))
-            in_reasoning = sent < reasoning
+            k = min(per_chunk, limit - sent)
+            answer, reasoning = script.text(sent, sent + k)
+            if record.first_answer_chunk is None and script.answer_in(sent, sent + k):
+                record.first_answer_chunk = len(record.chunk_ns)
             sent += k
-            last = sent >= max_tokens
-            choice = {"index": 0, "finish_reason": "length" if last else None}
+            choice = {"index": 0, "finish_reason": finish_reason if sent >= limit else None}
             if chat:
-                choice["delta"] = {"reasoning_content": piece} if in_reasoning else {"content": piece}
+                delta: dict[str, str] = {}
+                if reasoning:
+                    delta["reasoning_content"] = reasoning
+                if answer or not reasoning:
+                    delta["content"] = answer
+                choice["delta"] = delta
             else:
-                choice["text"] = piece
+                choice["text"] = answer + reasoning
             event: dict[str, Any] = {"id": record.id, "object": kind, "model": settings.model, "choices": [choice]}
             if continuous:
                 event["usage"] = {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
@@ -500,6 +559,11 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
                 reply.chunk(payload)
             record.chunk_tokens.append(k)
             deadline += int(sim.tpot_s() * 1e9 * k)
+        if finish_reason == "abort":  # the engine gave up: an empty last chunk says so
+            choice = {"index": 0, "finish_reason": "abort"}
+            choice.update({"delta": {"content": ""}} if chat else {"text": ""})
+            reply.chunk(b"data: " + dumps({"id": record.id, "object": kind, "model": settings.model,
+                                          "choices": [choice]}).encode() + b"\n\n")
         if options.get("include_usage"):
             usage_event = {"id": record.id, "object": kind, "model": settings.model, "choices": [],
                            "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
@@ -509,6 +573,7 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
             reply.chunk(b"data: [DONE]\n\n")
         record.end_ns = time.perf_counter_ns()
         record.completion_tokens = sent
+        record.finish_reason = finish_reason
         sim.served += 1
         sim.tokens_total += sent
         reply.end_stream()
@@ -516,6 +581,81 @@ async def _complete(sim: Simulator, chat: bool, raw: bytes, arrival: int, reply:
         sim.in_flight -= 1
         if gate is not None:
             gate.release()
+
+
+class _Script:
+    """The tokens a request generates: reasoning (as ``reasoning_content``, or harmony's analysis
+    channel in the content) and then the answer, as text for any range of token positions."""
+
+    HARMONY_HEAD = ("<|channel|>", "analysis", "<|message|>")
+    HARMONY_TURN = ("<|end|>", "<|start|>", "assistant", "<|channel|>", "final", "<|message|>")
+
+    def __init__(self, settings: SimSettings, chat: bool, max_tokens: int) -> None:
+        self.harmony = settings.harmony
+        self.max_tokens = max_tokens
+        if self.harmony:
+            self.reasoning = 0
+            self.analysis = settings.reasoning_tokens
+            self.answer_from = len(self.HARMONY_HEAD) + self.analysis + len(self.HARMONY_TURN)
+        else:
+            self.reasoning = min(settings.reasoning_tokens, max_tokens) if chat else 0
+            self.analysis = 0
+            self.answer_from = self.reasoning
+
+    def token(self, i: int) -> str:
+        if not self.harmony:
+            return f" {WORDS[i % len(WORDS)]}"
+        head, turn = self.HARMONY_HEAD, self.HARMONY_TURN
+        if i < len(head):
+            return head[i]
+        i -= len(head)
+        if i < self.analysis:
+            return f"{' ' if i else ''}{ANALYSIS_WORDS[i % len(ANALYSIS_WORDS)]}"
+        i -= self.analysis
+        if i < len(turn):
+            return turn[i]
+        i -= len(turn)
+        if i == self.max_tokens - self.answer_from - 1:
+            return "<|return|>"
+        return f"{' ' if i else ''}{WORDS[i % len(WORDS)]}"
+
+    def text(self, first: int, end: int) -> tuple[str, str]:
+        """(answer text, reasoning_content text) of the tokens at positions ``first`` to ``end - 1``."""
+        if self.harmony:
+            return "".join(self.token(i) for i in range(first, end)), ""
+        text = "".join(f" {WORDS[i % len(WORDS)]}" for i in range(first, end))  # the hot path: kept inline
+        if first >= self.reasoning:
+            return text, ""
+        return "", text  # a chunk that starts in the reasoning is reasoning (as before harmony mode)
+
+    def answer_in(self, first: int, end: int) -> bool:
+        """Whether the tokens at ``first`` to ``end - 1`` hold answer text."""
+        if self.harmony:
+            return end > self.answer_from and self.answer_from != self.max_tokens - 1
+        return first >= self.reasoning
+
+    def whole(self, tokens: int) -> tuple[str, str]:
+        """(answer, reasoning) of a response that is not streamed."""
+        if self.harmony:
+            return self.text(0, tokens)
+        answer = " ".join(WORDS[i % len(WORDS)] for i in range(tokens - self.reasoning))
+        return answer, " ".join(WORDS[i % len(WORDS)] for i in range(self.reasoning))
+
+    def finish_reason(self, tokens: int) -> str:
+        """``stop`` when harmony's answer ended with ``<|return|>`` within ``tokens``, else ``length``."""
+        return "stop" if self.harmony and self.answer_from < tokens == self.max_tokens else "length"
+
+
+async def _keep_alive_forever(sim: Simulator, reply: _Reply, record: SimRecord, chat: bool, kind: str) -> None:
+    """An engine stuck after a few tokens that keeps its connection busy: an empty event every few ms."""
+    choice: dict[str, Any] = {"index": 0, "finish_reason": None}
+    choice.update({"delta": {"content": ""}} if chat else {"text": ""})
+    payload = b"data: " + json.dumps({"id": record.id, "object": kind, "model": sim.settings.model,
+                                      "choices": [choice]}).encode() + b"\n\n"
+    gap_s = max(0.005, sim.tpot_s())
+    while not reply.closed:
+        reply.chunk(payload)
+        await asyncio.sleep(gap_s)
 
 
 def parse_faults(specs: list[str]) -> dict[str, float]:
@@ -550,7 +690,7 @@ def _inject(fault: str, reply: _Reply, record: SimRecord, settings: SimSettings)
     elif fault == "error_event":
         reply.chunk(b'data: {"error": {"message": "simulated engine failure", "code": 500}}\n\n')
         return True
-    elif fault in ("reset", "stall"):
+    elif fault in ("reset", "stall", "abort", "endless"):
         return True
     return False
 
@@ -651,6 +791,7 @@ class SimServer:
             "--ttft-ms-per-request", str(s.ttft_ms_per_request), "--tpot-ms-per-request", str(s.tpot_ms_per_request),
             "--max-batch", str(s.max_batch), "--fault-seed", str(s.fault_seed), "--stall-s", str(s.stall_s),
             *[arg for kind, p in s.faults.items() for arg in ("--fault", f"{kind}={p}")],
+            *(["--harmony"] if s.harmony else []), "--context-tokens", str(s.context_tokens),
         ]
 
     def __enter__(self) -> SimServer:

@@ -9,6 +9,7 @@ from typing import Any
 
 from assay.constants import EvalType
 from assay.errors import ConfigError
+from assay.redact import redact_url
 from assay.validation import check_types, init_fields
 
 GENERATION_KEYS = {
@@ -19,8 +20,9 @@ GENERATION_KEYS = {
 }
 DATASET_ARG_KEYS = {
     "subset_list": list, "few_shot_num": int, "local_path": str, "prompt_template": str, "dataset_id": str,
-    "few_shot_random": bool,
+    "few_shot_random": bool, "prompt_style": str,
 }
+PROMPT_STYLES = ("default", "official")
 HUBS = ("huggingface", "modelscope", "local")
 
 
@@ -55,8 +57,10 @@ class TaskConfig:
     """An LLM judge: ``api_url``, ``model_id``, ``api_key``, ``prompt_template``, ``generation_config``."""
     judge_strategy: str = "auto"
     """``auto``, ``rule``, ``llm`` or ``llm_recall`` (see assay.eval.judge)."""
+    prompt_style: str = "default"
+    """``default`` (assay's prompt) or ``official`` (each benchmark's reference prompt; see docs/eval.md)."""
     engine: str | None = None
-    """``"llama-server"``: assay serves ``engine_model`` itself and evaluates it."""
+    """``"llama-server"`` or ``"vllm"``: assay serves ``engine_model`` itself and evaluates it."""
     engine_model: str = "smollm2"
     quiet: bool = False
 
@@ -74,11 +78,11 @@ class TaskConfig:
             if not self.api_url:
                 raise ConfigError("api_url: give the service's base URL (e.g. http://127.0.0.1:8801/v1) or engine='llama-server'")
             if not self.api_url.startswith(("http://", "https://")):
-                raise ConfigError(f"api_url: must start with http:// or https://, got {self.api_url!r}")
+                raise ConfigError(f"api_url: must start with http:// or https://, got {redact_url(self.api_url)!r}")
             if not self.model:
                 raise ConfigError("model: give the served model name")
-        elif self.engine != "llama-server":
-            raise ConfigError(f"engine: only 'llama-server' is available, got {self.engine!r}")
+        elif self.engine not in ("llama-server", "vllm"):
+            raise ConfigError(f"engine: 'llama-server' or 'vllm', got {self.engine!r}")
         if not self.datasets:
             raise ConfigError("datasets: give at least one benchmark, e.g. ['aime25']")
         from assay.eval.benchmarks import get_benchmark
@@ -105,9 +109,18 @@ class TaskConfig:
                 raise ConfigError(f"dataset_args.{name}.prompt_template: must contain {{question}}")
         for key, value in self.generation_config.items():
             _check_key("generation_config", key, value, GENERATION_KEYS)
+            # As perf refuses it: a server would answer nothing, or everything.
+            if key in ("max_tokens", "max_completion_tokens") and value < 1:
+                raise ConfigError(f"generation_config.{key}: must be >= 1, got {value}")
         from assay.eval.judge import validate_judge_args
 
         validate_judge_args(self.judge_model_args, self.judge_strategy)
+        styles = [("prompt_style", self.prompt_style)] + [
+            (f"dataset_args.{name}.prompt_style", args["prompt_style"])
+            for name, args in self.dataset_args.items() if "prompt_style" in args]
+        for where, style in styles:
+            if style not in PROMPT_STYLES:
+                raise ConfigError(f"{where}: one of {', '.join(PROMPT_STYLES)}, got {style!r}")
         if self.eval_batch_size < 1:
             raise ConfigError(f"eval_batch_size: must be >= 1, got {self.eval_batch_size}")
         if self.repeats < 1:
@@ -122,14 +135,19 @@ class TaskConfig:
     @property
     def chat_url(self) -> str:
         assert self.api_url is not None
-        base = self.api_url.rstrip("/")
-        return base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        base, mark, query = self.api_url.partition("?")  # a query (?key=…) stays at the end
+        base = base.rstrip("/")
+        return (base if base.endswith("/chat/completions") else f"{base}/chat/completions") + mark + query
 
     def to_public_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["api_key"] = "***" if self.api_key else None
         if data.get("judge_model_args") and data["judge_model_args"].get("api_key"):
             data["judge_model_args"]["api_key"] = "***"
+        if data.get("api_url"):  # credentials written into a URL
+            data["api_url"] = redact_url(data["api_url"])
+        if data.get("judge_model_args") and data["judge_model_args"].get("api_url"):
+            data["judge_model_args"]["api_url"] = redact_url(str(data["judge_model_args"]["api_url"]))
         return data
 
 
@@ -142,3 +160,88 @@ def _check_key(where: str, key: str, value: Any, allowed: dict[str, Any]) -> Non
     if not isinstance(value, expected) or (isinstance(value, bool) and expected in (int, (int, float))):
         names = "/".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
         raise ConfigError(f"{where}.{key}: expected {names}, got {type(value).__name__} {value!r}")
+
+
+# ------------------------------------------------------------------ run identity (what use_cache must match)
+IDENTITY_FIELDS = ("model", "endpoint", "datasets", "subsets", "prompts", "generation_config", "repeats", "seed")
+"""The fields a resumed run must share with the run it continues, in the order a mismatch is named."""
+NON_IDENTITY_GENERATION_KEYS = ("stream", "timeout")
+"""Generation settings that change how an answer travels, not what is asked: a resume may change them."""
+DATA_SOURCE_KEYS = ("subset_list", "local_path", "dataset_id")
+"""Dataset arguments that choose rows, not prompts: subsets are a field of their own, and the rows'
+content is compared sample by sample on resume, so data moved to another folder still resumes."""
+
+
+def run_identity(config: dict[str, Any], *, endpoint: str | None = None) -> dict[str, Any]:
+    """What makes a run's answers comparable, from ``TaskConfig.to_public_dict()`` (or an older run's config).
+
+    ``endpoint`` names the service when its URL is not stable (a local engine on a random port).
+    Benchmark defaults are filled in, so leaving a field out and giving its default are the same run,
+    and benchmarks and subsets are compared as sets.
+    """
+    from assay.eval.benchmarks import get_benchmark
+
+    datasets = [str(name) for name in config.get("datasets") or []]
+    dataset_args: dict[str, dict[str, Any]] = config.get("dataset_args") or {}
+    subsets: dict[str, list[str]] = {}
+    prompts: dict[str, dict[str, Any]] = {}
+    for name in datasets:
+        benchmark = get_benchmark(name)
+        args = dataset_args.get(name) or {}
+        subsets[name] = sorted(args.get("subset_list") or benchmark.subsets)
+        # Every dataset argument shapes the prompts except those that choose which rows are read.
+        prompts[name] = {key: value for key, value in args.items() if key not in DATA_SOURCE_KEYS}
+        prompts[name] |= {
+            "prompt_template": args.get("prompt_template") or benchmark.prompt_template,
+            "few_shot_num": int(args.get("few_shot_num", 0) or 0),
+            "few_shot_random": bool(args.get("few_shot_random", False)),
+            "prompt_style": str(args.get("prompt_style") or config.get("prompt_style") or "default"),
+        }
+    generation = {key: value for key, value in (config.get("generation_config") or {}).items()
+                  if key not in NON_IDENTITY_GENERATION_KEYS}
+    return {
+        "model": config.get("model"),
+        "endpoint": endpoint or service_endpoint(str(config.get("api_url") or "")),
+        "datasets": sorted(datasets),  # sets: the order only changes the report's
+        "subsets": subsets,
+        "prompts": prompts,
+        "generation_config": generation,
+        "repeats": int(config.get("repeats", 1) or 1),
+        "seed": config.get("seed"),
+    }
+
+
+def service_endpoint(api_url: str) -> str:
+    """The chat completions URL a run talks to, without credentials, query or a trailing slash."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_url.strip())
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    try:
+        port = str(parts.port or "")
+    except ValueError:  # not a number: an older run's URL, kept as written
+        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+    netloc = f"{host}:{port}" if port else host
+    path = parts.path.rstrip("/")
+    if not path.endswith("/chat/completions"):
+        path = f"{path}/chat/completions"
+    return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
+def first_difference(stored: Any, current: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first (dotted field name, stored value, current value) where two identities differ, or None."""
+    if isinstance(stored, dict) and isinstance(current, dict):
+        for key in [*current, *(k for k in stored if k not in current)]:
+            found = first_difference(stored.get(key), current.get(key), f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+        return None
+    return None if stored == current else (path, stored, current)
+
+
+def describe_value(value: Any, limit: int = 60) -> str:
+    """A value as it appears in a one-line error: repr, cut to ``limit`` characters."""
+    text = "not set" if value is None else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

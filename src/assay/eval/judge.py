@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import ConfigError
+from assay.store.rundir import LineAppender
 
 STRATEGIES = ("auto", "rule", "llm", "llm_recall")
 CACHE_FILE = "judge_cache.jsonl"
@@ -87,6 +88,7 @@ class LLMJudge:
         self.generation = dict(args.get("generation_config") or {"temperature": 0.0, "max_tokens": 256})
         self.cache_path = cache_dir / CACHE_FILE if cache_dir is not None else None
         self._cache: dict[str, str] = {}
+        self._cache_file: LineAppender | None = None
         self._client: Any = None
         self.requests = 0
         if self.cache_path is not None and self.cache_path.exists():
@@ -114,6 +116,9 @@ class LLMJudge:
         if self._client is not None:
             await self._client.__aexit__(*exc)
             self._client = None
+        if self._cache_file is not None:
+            cache_file, self._cache_file = self._cache_file, None
+            cache_file.close()
 
     def prompt(self, question: str, gold: str, answer: str) -> str:
         return self.template.format(question=question, gold=gold, answer=answer)
@@ -136,9 +141,10 @@ class LLMJudge:
             return JudgeVerdict(None, "", cached=False, error=f"judge request failed: {completion.error}")
         raw = completion.answer
         self._cache[key] = raw
-        if self.cache_path is not None:
-            with open(self.cache_path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"key": key, "model": self.model, "raw": raw}) + "\n")
+        if self.cache_path is not None:  # whole lines only; a write error stops the run (StorageError)
+            if self._cache_file is None:
+                self._cache_file = LineAppender(self.cache_path)
+            self._cache_file.append((json.dumps({"key": key, "model": self.model, "raw": raw}) + "\n").encode())
         return JudgeVerdict(parse_verdict(raw), raw, cached=False)
 
 

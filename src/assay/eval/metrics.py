@@ -56,13 +56,14 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
         by_sample[f"{record.subset}/{record.sample_id}"].append(record)
     per_sample_mean: list[float] = []
     counts: list[tuple[int, int]] = []
-    errors = truncated = judged = 0
+    errors = truncated = no_answer = judged = 0
     latency: list[float] = []
     completion_tokens = 0
     for rows in by_sample.values():
         valid = [r for r in rows if r.verdict != "error"]
         errors += len(rows) - len(valid)
         truncated += sum(r.verdict == "truncated" for r in valid)
+        no_answer += sum(r.verdict == "wrong" and r.extracted is None for r in valid)  # nothing stated: not guessed
         judged += len(valid)
         latency += [r.latency_s for r in valid if r.latency_s is not None]
         completion_tokens += sum(r.completion_tokens or 0 for r in valid)
@@ -70,7 +71,8 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
             correct = sum(r.score for r in valid)
             per_sample_mean.append(correct / len(valid))
             counts.append((len(valid), round(correct)))
-    mean = sum(per_sample_mean) / len(per_sample_mean) if per_sample_mean else 0.0
+    # No scored sample (every request failed): no score and no interval, null, never 0.0 with [0, 0].
+    mean = sum(per_sample_mean) / len(per_sample_mean) if per_sample_mean else None
     binary = all(n == 1 for n, _ in counts)
     ci = wilson(sum(c for _, c in counts), len(counts)) if binary else bootstrap(per_sample_mean)
     result: dict[str, Any] = {
@@ -78,9 +80,10 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
         "scored_samples": len(per_sample_mean),
         "judged_generations": judged,
         "AveragePass@1": mean,
-        "ci95": {"AveragePass@1": list(ci)},
+        "ci95": {"AveragePass@1": list(ci) if per_sample_mean else None},
         "errors": errors,
         "truncated": truncated,
+        "no_answer": no_answer,
         "mean_latency_s": sum(latency) / len(latency) if latency else None,
         "completion_tokens": completion_tokens,
     }
@@ -110,11 +113,17 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
 def benchmark_report(
     records: Sequence[SampleRecord], *, subsets: Sequence[str], repeats: int, extra_metrics: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """``{"subsets": {name: metrics}, "overall": metrics}`` for one benchmark."""
+    """``{"metrics": [names], "subsets": {name: metrics}, "overall": metrics}`` for one benchmark.
+
+    ``metrics`` lists every score the report holds, in the order the table shows them: the primary
+    score, the benchmark's own metrics, then pass@k.
+    """
     report: dict[str, Any] = {"subsets": {}}
     for subset in subsets:
         rows = [r for r in records if r.subset == subset]
         if rows:
             report["subsets"][subset] = score_group(rows, repeats, extra_metrics)
     report["overall"] = score_group(records, repeats, extra_metrics)
+    passes = sorted((k for k in report["overall"] if k.startswith("pass@")), key=lambda k: int(k.split("@")[1]))
+    report["metrics"] = ["AveragePass@1", *(m for m in extra_metrics if m in report["overall"]), *passes]
     return report

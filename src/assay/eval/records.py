@@ -8,12 +8,13 @@ request finally failed (``verdict == "error"``) is not final: resuming retries i
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import msgspec
+
+from assay.store.rundir import LineAppender, write_bytes_atomic
 
 SAMPLES_FILE = "samples.jsonl"
 SAMPLE_SCHEMA_VERSION = 1
@@ -66,12 +67,17 @@ def record_key(benchmark: str, subset: str, sample_id: str, repeat: int) -> str:
 
 
 class SampleJournal:
-    """Appends sample records durably; reads, deduplicates and compacts them on resume."""
+    """Appends sample records durably; reads, deduplicates and compacts them on resume.
+
+    The file is a :class:`~assay.store.rundir.LineAppender`: a write error raises
+    :class:`StorageError` and cuts the file back to its last whole line, so every record written
+    before stays readable; later appends raise the same error.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / SAMPLES_FILE
         self._encode = msgspec.json.Encoder().encode
-        self._handle: IO[bytes] | None = None
+        self._file: LineAppender | None = None
         self._last_sync = 0.0
 
     def read(self) -> dict[str, SampleRecord]:
@@ -93,27 +99,19 @@ class SampleJournal:
 
     def compact(self, records: dict[str, SampleRecord]) -> None:
         """Rewrite the file with exactly ``records`` (atomic replace)."""
-        staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(staging, "wb") as handle:
-            for record in records.values():
-                handle.write(self._encode(record) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staging, self.path)
+        write_bytes_atomic(self.path, (self._encode(record) + b"\n" for record in records.values()))
 
     def append(self, record: SampleRecord) -> None:
-        if self._handle is None:
-            self._handle = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-        self._handle.write(self._encode(record) + b"\n")
-        self._handle.flush()  # in the OS now: survives kill -9
+        if self._file is None:
+            self._file = LineAppender(self.path)
+        self._file.append(self._encode(record) + b"\n")  # in the OS now: survives kill -9
         now = time.monotonic()
         if now - self._last_sync > 1.0:  # and on disk at least every second: survives a crash
-            os.fsync(self._handle.fileno())
+            self._file.sync()
             self._last_sync = now
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+        """Sync to disk and close; after a write error, only close (never raises then)."""
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()

@@ -8,16 +8,23 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-HEADERS = ["Model", "Dataset", "Metric", "Subset", "Num", "Score", "Cat.0", "95% CI", "Truncated", "Errors"]
+HEADERS = ["Model", "Dataset", "Metric", "Subset", "Num", "Score", "Cat.0", "95% CI", "Truncated", "No answer",
+           "Errors"]
+NUMERIC = {4, 5, 8, 9, 10}
 
 
 def table_rows(model: str, reports: dict[str, dict[str, Any]],
                categories: dict[str, dict[str, str]] | None = None) -> list[list[str]]:
-    """One row per (benchmark, metric, subset) plus OVERALL, EvalScope's columns first."""
+    """One row per (benchmark, metric, subset) plus OVERALL, EvalScope's columns first.
+
+    Every metric of the benchmark gets its rows (IFEval: the prompt- and instruction-level
+    accuracies, strict and loose), as EvalScope prints them.
+    """
     rows: list[list[str]] = []
     for benchmark, report in reports.items():
         overall = report["overall"]
-        metrics = ["AveragePass@1", *sorted((k for k in overall if k.startswith("pass@")), key=lambda k: int(k.split("@")[1]))]
+        passes = sorted((k for k in overall if k.startswith("pass@")), key=lambda k: int(k.split("@")[1]))
+        metrics = report.get("metrics") or ["AveragePass@1", *passes]  # reports written before 'metrics' existed
         for metric in metrics:
             names = (categories or {}).get(benchmark, {})
             groups = [(name, data, names.get(name, "default")) for name, data in report["subsets"].items()]
@@ -25,11 +32,16 @@ def table_rows(model: str, reports: dict[str, dict[str, Any]],
             for subset, data, category in groups:
                 if metric not in data:
                     continue
-                low, high = data["ci95"].get(metric, [None, None])
+                low, high = data["ci95"].get(metric) or [None, None]
                 ci = "-" if low is None else f"[{low:.4f}, {high:.4f}]"
+                # Every request failed: there is no score, not a 0 (reports before it was null held 0.0).
+                if data[metric] is None or data.get("scored_samples") == 0:
+                    score, ci = "N/A", "-"
+                else:
+                    score = f"{round(data[metric], 4):g}"
                 rows.append([
-                    model, benchmark, metric, subset, str(data["num"]), f"{round(data[metric], 4):g}",
-                    category, ci, str(data["truncated"]), str(data["errors"]),
+                    model, benchmark, metric, subset, str(data["num"]), score,
+                    category, ci, str(data["truncated"]), str(data.get("no_answer", "-")), str(data["errors"]),
                 ])
     return rows
 
@@ -38,7 +50,7 @@ def markdown_table(model: str, reports: dict[str, dict[str, Any]],
                    categories: dict[str, dict[str, str]] | None = None) -> str:
     rows = table_rows(model, reports, categories)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEADERS)]
-    numeric = {4, 5, 8, 9}
+    numeric = NUMERIC
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(
@@ -54,7 +66,7 @@ def print_table(model: str, reports: dict[str, dict[str, Any]], console: Console
     console = console or Console()
     table = Table(box=box.MARKDOWN, title="Evaluation results", title_justify="left")
     for i, header in enumerate(HEADERS):
-        table.add_column(header, justify="right" if i in (4, 5, 8, 9) else "left")
+        table.add_column(header, justify="right" if i in NUMERIC else "left")
     for row in table_rows(model, reports, categories):
         table.add_row(*row)
     console.print(table)
@@ -66,5 +78,8 @@ def print_table(model: str, reports: dict[str, dict[str, Any]], console: Console
                          "listed in samples.jsonl (resume with use_cache to retry them)")
         if overall["truncated"]:
             notes.append(f"{overall['truncated']} generation(s) hit the length limit with no final answer (scored 0)")
+        if overall.get("no_answer"):
+            notes.append(f"{overall['no_answer']} generation(s) stated no valid final answer (scored 0, not guessed; "
+                         "method 'no-answer' or 'out-of-range:X' in samples.jsonl)")
         for note in notes:
             console.print(f"[yellow]{benchmark}: {note}.[/yellow]")

@@ -22,11 +22,11 @@ from rich.console import Console
 from assay import __version__
 from assay.client.openai import ChatOrCompletionRequest, Completion, OpenAIClient
 from assay.console import LiveBar
-from assay.errors import AssayError, ConfigError, ServerError
+from assay.errors import AssayError, ConfigError, ServerError, StorageError
 from assay.eval.benchmarks import Benchmark, Sample, get_benchmark
-from assay.eval.config import TaskConfig
+from assay.eval.config import IDENTITY_FIELDS, TaskConfig, describe_value, first_difference, run_identity
 from assay.eval.records import SAMPLE_SCHEMA_VERSION, SampleJournal, SampleRecord, record_key
-from assay.store.rundir import RUN_FILE, read_run, write_json_atomic
+from assay.store.rundir import RUN_FILE, read_run, write_json_atomic, write_json_last_resort, write_text_atomic
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -54,10 +54,12 @@ def run_eval(config: TaskConfig, console: Console | None = None) -> EvalResult:
     from assay.console import report_console
 
     console = console or report_console()
+    # A local engine listens on a new port each time: the run is tied to the engine and model instead.
+    endpoint = f"{config.engine} serving {config.engine_model}" if config.engine is not None else None
     with contextlib.ExitStack() as stack:
         if config.engine is not None:
             config = _start_engine(config, stack, console)
-        return _EvalRun(config, console).execute()
+        return _EvalRun(config, console, endpoint=endpoint).execute()
 
 
 def _start_engine(config: TaskConfig, stack: contextlib.ExitStack, console: Console) -> TaskConfig:
@@ -67,16 +69,17 @@ def _start_engine(config: TaskConfig, stack: contextlib.ExitStack, console: Cons
 
     parallel = max(1, min(config.eval_batch_size, 8))
     server, alias = start_local_engine(stack, config.engine_model, parallel=parallel, context_size=parallel * 4096,
-                                       say=console.print)
+                                       say=console.print, engine=config.engine or "llama-server")
     values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     values.update(api_url=server.base_url, model=config.model or alias, engine=None)
     return TaskConfig(**values)
 
 
 class _EvalRun:
-    def __init__(self, config: TaskConfig, console: Console) -> None:
+    def __init__(self, config: TaskConfig, console: Console, *, endpoint: str | None = None) -> None:
         self.config = config
         self.console = console
+        self.identity = run_identity(config.to_public_dict(), endpoint=endpoint)
         self.rng = random.Random(config.seed)
 
     # ---------------------------------------------------------------- samples
@@ -130,7 +133,8 @@ class _EvalRun:
                 for index, row in enumerate(rows):
                     try:
                         few_shot = benchmark.few_shot_for(pool, subset, few_shot_num) if few_shot_num else []
-                        samples.append(benchmark.to_sample(row, index, subset, args.get("prompt_template"), few_shot))
+                        samples.append(benchmark.to_sample(row, index, subset, args.get("prompt_template"), few_shot,
+                                                           style=args.get("prompt_style") or config.prompt_style))
                     except KeyError as exc:
                         raise AssayError(f"{name}: a row of subset {subset!r} lacks the field {exc}") from None
             if not samples:
@@ -153,9 +157,15 @@ class _EvalRun:
     def execute(self) -> EvalResult:
         config = self.config
         samples = self.load_samples()
+        self.identity["limit"] = config.limit
+        self.identity["samples"] = {name: {subset: sum(1 for s in items if s.subset == subset)
+                                           for subset in self.identity["subsets"][name]}
+                                    for name, items in samples.items()}
         run_dir = self._run_dir()
         journal = SampleJournal(run_dir)
         done = {k: r for k, r in journal.read().items() if r.verdict != "error"}
+        if config.use_cache:
+            self._check_resume(run_dir, read_run(run_dir), samples, done)
         journal.compact(done)  # drop torn lines, duplicates and failed tries: they run again
         run = self._run_json(run_dir)
         write_json_atomic(run_dir / RUN_FILE, run)
@@ -169,6 +179,7 @@ class _EvalRun:
         if done and not config.quiet:
             self.console.print(f"[dim]Resuming {run_dir}: {len(done)} finished, {len(todo)} to go.[/dim]")
         status = "failed"
+        failure: StorageError | None = None
         from assay.eval.scoring import MathChecker
 
         checker = MathChecker()
@@ -177,16 +188,28 @@ class _EvalRun:
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
+        except StorageError as exc:  # a record that cannot be kept stops the run at once
+            failure = exc
+            run["error"] = str(exc)
+            raise
         finally:
-            journal.close()
             checker.close()
             run["status"] = status
             run["finished_epoch_s"] = time.time()
-            write_json_atomic(run_dir / RUN_FILE, run)
+            try:
+                journal.close()
+                write_json_atomic(run_dir / RUN_FILE, run)
+            except StorageError as exc:  # mark the run failed as far as the disk still allows
+                run["status"] = "failed"
+                run.setdefault("error", str(exc))
+                write_json_last_resort(run_dir / RUN_FILE, run)
+                if failure is None:
+                    raise
         if status == "interrupted":
             self.console.print(f"[yellow]Interrupted. Resume with use_cache={str(run_dir)!r}.[/yellow]")
             raise KeyboardInterrupt
         reports = write_reports(run_dir, console=self.console)
+        _fail_if_nothing_scored(run_dir, reports)
         return EvalResult(run_dir=run_dir, reports=reports)
 
     def _run_dir(self) -> Path:
@@ -197,6 +220,9 @@ class _EvalRun:
             previous = read_run(path)
             if previous.get("kind") != "eval":
                 raise ConfigError(f"use_cache: {path} is a {previous.get('kind')} run, not an eval run")
+            if previous.get("status") == "running":  # its writer is alive: two writers would mix one journal
+                raise ConfigError(f"use_cache: {path} is still being written by process {previous.get('pid')}; "
+                                  f"resume it once that process has ended")
             return path
         stamp = time.strftime("%Y%m%d_%H%M%S")
         path = Path(self.config.work_dir).expanduser() / stamp
@@ -206,6 +232,46 @@ class _EvalRun:
             path = path.with_name(f"{stamp}-{n}")
         path.mkdir(parents=True)
         return path
+
+    def _check_resume(self, run_dir: Path, previous: dict[str, Any], samples: dict[str, list[Sample]],
+                      done: dict[str, SampleRecord]) -> None:
+        """Continue a run only with the settings it was made with: else old and new answers would mix.
+
+        Raises a one-line ConfigError naming the first field that differs. A larger ``limit`` may
+        continue (the run's samples stay a prefix of the new set); every finished sample must have
+        been asked exactly the prompt this run would send, with the same reference answer.
+        """
+        # A run made before run.json held an identity: derive it from the config it stored.
+        old_config = previous.get("config") or {}
+        stored = previous.get("identity") or {**run_identity(old_config), "limit": old_config.get("limit")}
+        found = first_difference({k: stored.get(k) for k in IDENTITY_FIELDS},
+                                 {k: self.identity[k] for k in IDENTITY_FIELDS})
+        if found is not None:
+            name, old, new = found
+            raise ConfigError(f"use_cache: cannot resume {run_dir}: {name} differs (the run: {describe_value(old)}; "
+                              f"now: {describe_value(new)}); use the run's settings, or leave out use_cache "
+                              f"to start a new run")
+        limits = f"(the run: limit {describe_value(stored.get('limit'))}; now: limit {describe_value(self.config.limit)})"
+        for name, counts in (stored.get("samples") or {}).items():
+            for subset, count in counts.items():
+                have = self.identity["samples"].get(name, {}).get(subset, 0)
+                if have < count:
+                    raise ConfigError(f"use_cache: cannot resume {run_dir}: limit differs {limits}: {name}/{subset} "
+                                      f"would have {have} of the run's {count} samples; a resume may only extend "
+                                      f"the sample set")
+        planned = {record_key(name, sample.subset, sample.id, repeat): (name, sample, repeat)
+                   for name, items in samples.items() for sample in items for repeat in range(self.config.repeats)}
+        for key, record in done.items():
+            if key not in planned:
+                raise ConfigError(f"use_cache: cannot resume {run_dir}: limit differs {limits}: the run has sample "
+                                  f"{key}, which this run does not ask for; a resume may only extend the sample set")
+            name, sample, repeat = planned[key]
+            sent = get_benchmark(name).for_repeat(sample, repeat, self.config.seed)
+            if record.messages != sent.messages or record.gold != sent.gold:
+                field = "prompts" if record.messages != sent.messages else "gold"
+                raise ConfigError(f"use_cache: cannot resume {run_dir}: {field} differs: sample {key} was asked "
+                                  f"with another {'prompt' if field == 'prompts' else 'reference answer'} in the run "
+                                  f"(the data or the benchmark changed); leave out use_cache to start a new run")
 
     def _run_json(self, run_dir: Path) -> dict[str, Any]:
         return {
@@ -217,6 +283,7 @@ class _EvalRun:
             "pid": os.getpid(),
             "started_epoch_s": time.time(),
             "config": self.config.to_public_dict(),
+            "identity": self.identity,
             "benchmarks": {name: get_benchmark(name).describe() for name in self.config.datasets},
             "run_dir": str(run_dir),
         }
@@ -263,10 +330,18 @@ class _EvalRun:
         probe = ChatOrCompletionRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
         completion = await client.complete(probe)
         if completion.error_kind == "connect":
-            raise ServerError(f"cannot reach the service at {client.url}: {completion.error}")
+            raise ServerError(f"cannot reach the service at {client.shown_url}: {completion.error}")
         status = completion.http_status or 0
-        if completion.error_kind == "http" and 400 <= status < 500 and status != 429:
-            raise ServerError(f"the service at {client.url} refused a test request: {completion.error}")
+        refused = completion.error_kind == "http" and 400 <= status < 500 and status != 429
+        if refused or completion.error_kind == "protocol":  # a web page where the API should be?
+            from assay.service_check import auth_headers, not_json_problem
+
+            problem = await not_json_problem(client.url, client.shown_url, client.body(probe),
+                                             auth_headers(self.config.api_key), http_status=status, refused=refused)
+            if problem is not None:
+                raise ServerError(problem)
+        if refused:
+            raise ServerError(f"the service at {client.shown_url} refused a test request: {completion.error}")
         # Anything else (5xx, 429, a timeout, a garbled reply) is for the per-sample retries to meet.
 
     async def _complete(self, client: OpenAIClient, request: ChatOrCompletionRequest) -> tuple[Completion, int]:
@@ -280,6 +355,24 @@ class _EvalRun:
             if completion.retry_after_s is not None:
                 backoff = min(max(completion.retry_after_s, 0.0), 300.0)
             await asyncio.sleep(backoff)
+
+
+def _fail_if_nothing_scored(run_dir: Path, reports: dict[str, dict[str, Any]]) -> None:
+    """A benchmark without one scored sample has no score: say so with a non-zero exit, not "Score 0"."""
+    empty = [name for name, report in reports.items() if not report["overall"].get("scored_samples")]
+    if not empty:
+        return
+    unscored = [r for r in SampleJournal(run_dir).read().values() if r.benchmark in empty and r.verdict == "error"]
+    if unscored and all(r.error for r in unscored):
+        what, reason = "every request failed", unscored[0].error
+    else:  # the answers came, but none could be judged (an LLM judge that failed or gave no verdict)
+        first = next((r for r in unscored if not r.error), None)
+        what = "no answer could be judged"
+        reason = ((first.judge or {}).get("error") or first.method) if first is not None else None
+    raise ServerError(
+        f"nothing could be scored for {', '.join(empty)}: {what}"
+        f"{f' (first reason: {reason})' if reason else ''}; records in {run_dir}"
+    )
 
 
 async def judge(
@@ -315,6 +408,10 @@ async def judge(
         record.verdict, record.score, record.method = "error", 0.0, "request-failed"
         return record
     record.reasoning, answer_text, unclosed = split_reasoning(record.response or "", record.reasoning_content)
+    if benchmark.keeps_indentation:  # code: a bare function body must keep its first line's indentation
+        from assay.eval.scoring.extract import restore_indentation
+
+        answer_text = restore_indentation(record.response or "", answer_text)
     record.answer_text = answer_text
     # An unclosed <think> means the text is all reasoning: there is no answer to judge.
     judgement = await benchmark.judge(sample, "" if unclosed else answer_text,
@@ -355,7 +452,7 @@ def write_reports(run_dir: Path, console: Console | None = None, *, print_it: bo
     model = str(config.get("model"))
     write_json_atomic(run_dir / REPORT_JSON, {"schema_version": 1, "model": model, "reports": reports})
     categories = {name: info.get("categories", {}) for name, info in run["benchmarks"].items()}
-    (run_dir / REPORT_MD).write_text(markdown_table(model, reports, categories), encoding="utf-8")
+    write_text_atomic(run_dir / REPORT_MD, markdown_table(model, reports, categories))
     if print_it:
         print_table(model, reports, console, categories)
     return reports

@@ -420,7 +420,7 @@ async def _run(
     try:
         try:
             await asyncio.wait_for(proc.wait(), timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             timed_out = True
     finally:
         _kill_group(proc.pid)  # on timeout, and always: nothing it started may outlive it

@@ -12,6 +12,7 @@ from typing import Any
 
 from assay.client.openai import endpoint_kind
 from assay.errors import ConfigError
+from assay.redact import redact_url
 from assay.validation import check_types, init_fields
 
 DATASETS = ("random", "line_by_line", "custom", "openqa", "chat")
@@ -76,6 +77,9 @@ class PerfConfig:
     search_range: list[float] = field(default_factory=lambda: [1.0, 256.0])
     search_repeats: int = 2
     """Each probe runs this many times; it passes only if every run meets the SLO."""
+    min_success_rate: float = 1.0
+    """The run fails (non-zero exit) when any sweep point's share of successful requests is below
+    this; 1.0: every request must succeed, since failed requests leave out exactly the slow ones."""
     dataset: str = "random"
     dataset_path: str | None = None
     tokenizer_path: str | None = None
@@ -95,18 +99,21 @@ class PerfConfig:
     warmup_num: int = 0
     connect_timeout: float = 60.0
     read_timeout: float = 600.0
+    """Seconds without any data before a request fails (a stream that keeps sending never meets it)."""
+    total_timeout: float | None = None
+    """Seconds one request may take from start to its last byte (EvalScope's ``--total-timeout``); None: no limit."""
     log_every_n_query: int = 10
     percentiles: list[float] = field(default_factory=lambda: list(DEFAULT_PERCENTILES))
     outputs_dir: str = "outputs"
     name: str | None = None
     test_connection: bool = True
     engine: str | None = None
-    """``"llama-server"``: assay starts a local engine and points ``url``/``model`` at it."""
+    """``"llama-server"`` or ``"vllm"``: assay starts a local engine and points ``url``/``model`` at it."""
     engine_model: str = "smollm2"
-    """For ``engine``: ``smollm2``, ``tiny`` or a path to a ``.gguf`` file."""
+    """For ``engine``: ``smollm2``, ``tiny``, a ``.gguf`` file (or, for vLLM, a Hugging Face folder)."""
     quiet: bool = False
     html: bool = True
-    """Write report.html and plots/*.png into the run directory at the end."""
+    """Write report.html and plots/*.svg into the run directory at the end."""
 
     def __init__(self, **kwargs: Any) -> None:
         init_fields(self, kwargs)
@@ -121,15 +128,16 @@ class PerfConfig:
             if not self.url:
                 raise ConfigError("url: give the endpoint URL (e.g. http://127.0.0.1:8000/v1/completions) or --engine llama-server")
             if not self.url.startswith(("http://", "https://")):
-                raise ConfigError(f"url: must start with http:// or https://, got {self.url!r}")
+                raise ConfigError(f"url: must start with http:// or https://, got {redact_url(self.url)!r}")
             if endpoint_kind(self.url) == "unknown":
                 raise ConfigError(
-                    f"url: {self.url!r} is not an OpenAI endpoint; it must end with /v1/completions or /v1/chat/completions"
+                    f"url: {redact_url(self.url)!r} is not an OpenAI endpoint; it must end with /v1/completions "
+                    "or /v1/chat/completions"
                 )
             if not self.model:
                 raise ConfigError("model: give the served model name (as in the server's /v1/models)")
-        elif self.engine != "llama-server":
-            raise ConfigError(f"engine: only 'llama-server' is available, got {self.engine!r}")
+        elif self.engine not in ("llama-server", "vllm"):
+            raise ConfigError(f"engine: 'llama-server' or 'vllm', got {self.engine!r}")
         if self.rate is None:
             self.parallel = self.parallel or [1]
             if any(p < 1 for p in self.parallel):
@@ -170,6 +178,8 @@ class PerfConfig:
             from assay.perf.slo import parse_slo
 
             parse_slo(self.slo)
+        if not 0.0 <= self.min_success_rate <= 1.0:
+            raise ConfigError(f"min_success_rate: a fraction between 0 and 1 (1 = every request), got {self.min_success_rate}")
         if self.workers < 1:
             raise ConfigError(f"workers: must be >= 1, got {self.workers}")
         if self.workers > 1 and self.number is None and (self.rate is None or self.duration is None):
@@ -216,6 +226,8 @@ class PerfConfig:
             raise ConfigError(f"warmup_num: must be >= 0, got {self.warmup_num}")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ConfigError("connect_timeout/read_timeout: must be positive seconds")
+        if self.total_timeout is not None and self.total_timeout <= 0:
+            raise ConfigError(f"total_timeout: must be positive seconds, got {self.total_timeout}")
         if self.log_every_n_query < 0:
             raise ConfigError(f"log_every_n_query: must be >= 0, got {self.log_every_n_query}")
         if not self.percentiles or any(not 0 < p <= 100 for p in self.percentiles):
@@ -245,4 +257,7 @@ class PerfConfig:
         for key in SECRET_FIELDS:
             data[key] = "***" if data.get(key) else None
         data["headers"] = {name: "***" for name in self.headers}
+        for key in ("url", "server_metrics"):  # credentials written into a URL
+            if data.get(key):
+                data[key] = redact_url(data[key])
         return data

@@ -23,7 +23,7 @@ from typing import Any
 
 from assay.client.openai import ChatOrCompletionRequest
 from assay.data.tokenizers import TextTokenizer
-from assay.errors import DatasetError
+from assay.errors import DatasetError, not_utf8
 
 _WORD = re.compile(r" [A-Za-z]{2,14}")
 _MIN_WORDS = 16
@@ -40,21 +40,10 @@ class RandomPrompts:
 
     def __init__(self, tokenizer: TextTokenizer, *, max_words: int = 8192) -> None:
         self.tokenizer = tokenizer
-        words: list[str] = []
-        size = tokenizer.vocab_size
-        # Visit the vocabulary in a fixed scattered order (a stride coprime with its size) and
-        # stop at max_words: enough variety, and a 200k vocabulary costs a fraction of a scan.
-        stride = next(s for s in (7919, 7907, 7901, 1) if math.gcd(s, size) == 1)
-        for step in range(size):
-            token_id = (step * stride) % size
-            try:
-                text = tokenizer.decode([token_id])
-            except Exception:  # ids outside the vocabulary proper (gaps, specials)
-                continue
-            if _WORD.fullmatch(text) and tokenizer.encode(text) == [token_id]:
-                words.append(text)
-                if len(words) >= max_words:
-                    break
+        # A tokenizer from assay.perf.prompt_words brings its words, and whether they compose (a string of
+        # N of them is N tokens, checked when they were kept): then prompts are exact without re-encoding.
+        kept: tuple[list[str], bool] | None = getattr(tokenizer, "prompt_words", None)
+        words, self.composes = kept if kept is not None else (find_whole_words(tokenizer, max_words), False)
         if len(words) < _MIN_WORDS:
             raise DatasetError(
                 f"tokenizer {tokenizer.name} has only {len(words)} whole-word tokens; it cannot make random "
@@ -69,12 +58,32 @@ class RandomPrompts:
             raise DatasetError(f"cannot make a {length}-token prompt after a {prefix_length}-token prefix")
         for _ in range(8):
             prompt = prefix + "".join(rng.choices(self.words, k=body_length))
-            if len(self.tokenizer.encode(prompt)) == length:
+            if self.composes or len(self.tokenizer.encode(prompt)) == length:
                 return prompt
         raise DatasetError(
             f"tokenizer {self.tokenizer.name} cannot reach a prompt of exactly {length} tokens "
             "(re-encoding the words changes their count)"
         )
+
+
+def find_whole_words(tokenizer: TextTokenizer, max_words: int = 8192) -> list[str]:
+    """Vocabulary entries like ``" river"`` that encode back to themselves alone (at most ``max_words``)."""
+    words: list[str] = []
+    size = tokenizer.vocab_size
+    # Visit the vocabulary in a fixed scattered order (a stride coprime with its size) and
+    # stop at max_words: enough variety, and a 200k vocabulary costs a fraction of a scan.
+    stride = next(s for s in (7919, 7907, 7901, 1) if math.gcd(s, size) == 1)
+    for step in range(size):
+        token_id = (step * stride) % size
+        try:
+            text = tokenizer.decode([token_id])
+        except Exception:  # ids outside the vocabulary proper (gaps, specials)
+            continue
+        if _WORD.fullmatch(text) and tokenizer.encode(text) == [token_id]:
+            words.append(text)
+            if len(words) >= max_words:
+                break
+    return words
 
 
 def random_requests(
@@ -140,9 +149,13 @@ def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
     if not file.is_file():
         raise DatasetError(f"dataset_path: {path} is not a file")
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from None
+        data = file.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
     requests: list[ChatOrCompletionRequest] = []
     if kind == "line_by_line":
         requests = [ChatOrCompletionRequest(prompt=line) for line in text.splitlines() if line.strip()]

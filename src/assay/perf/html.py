@@ -1,126 +1,335 @@
-"""Pictures of perf runs: a self-contained HTML report per run, PNGs of its main plots, and comparisons.
+"""Pictures of perf runs: a self-contained HTML report per run, its plots as SVG files, and comparisons.
 
-Plots are drawn with matplotlib (Agg) from the run directory only; the HTML inlines them as
-SVG, so it needs no network, no CDN and no JavaScript. ``plots/*.png`` hold the same plots.
+The plots are written here as SVG text (lines, step histograms, a timeline): no plotting library,
+so a run's pictures cost milliseconds and no memory to speak of after its last request (matplotlib
+took seconds and ~100 MB for the same figures). They are drawn from the run directory only; the
+HTML inlines them, so it needs no network, no CDN and no JavaScript, and ``plots/*.svg`` hold the
+same plots as files any browser (or a Markdown page) shows.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import json
+import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assay.client.records import RequestRecord
+import msgspec
+
+from assay.perf.numeric import numpy
 from assay.perf.stored import load_summary
-from assay.store.rundir import RECORDS_FILE, read_records, read_run
+from assay.store.rundir import RECORDS_FILE, read_run
 
 TIMELINE_LIMIT = 2000
 PERCENTILE_KEYS = ("p50", "p90", "p99")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+DASHES = ("", "6 3", "2 2")
+FAILED = "#d62728"
+PANEL_HEIGHT = 340
 
 
-def _pyplot() -> Any:
-    import matplotlib
+class _Timing(msgspec.Struct):
+    """The fields of a request record the pictures use (the rest of each line is skipped unread)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    point: int
+    phase: str
+    start_ns: int
+    end_ns: int
+    sent_ns: int | None = None
+    first_token_ns: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
 
-    plt.rcParams.update({"figure.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3,
-                         "svg.hashsalt": "assay"})
-    return plt
+
+def read_timings(run_dir: Path) -> list[_Timing]:
+    """Every readable record of ``requests.jsonl`` (torn or unreadable lines skipped, as the readers do)."""
+    path = run_dir / RECORDS_FILE
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    decoder = msgspec.json.Decoder(list[_Timing])
+    end = data.rfind(b"\n") + 1  # a torn last line (a kill mid-write) is left out
+    try:
+        return decoder.decode(b"[" + data[:end].rstrip(b"\n").replace(b"\n", b",") + b"]") if end else []
+    except msgspec.DecodeError:  # one bad line: fall back to reading them one by one
+        line_decoder = msgspec.json.Decoder(_Timing)
+        rows = []
+        for line in data[:end].splitlines():
+            try:
+                rows.append(line_decoder.decode(line))
+            except msgspec.DecodeError:
+                continue
+        return rows
 
 
-def _legend(ax: Any) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 × 10^k apart) covering [low, high]."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low]
+    raw = (high - low) / max(1, count)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
+        value += step
+    return ticks
+
+
+def _label(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 10_000:
+        return f"{value:,.0f}"
+    return f"{value:.6g}" if abs(value) >= 0.01 else f"{value:.2e}"
+
+
+def _bounds(values: Sequence[float], *, from_zero: bool) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    if from_zero and low >= 0:
+        low = 0.0
+    if high == low:  # one point: room around it (and round ticks, not 127.5)
+        span = max(abs(low) * 0.25, 1.0)
+        return (max(0.0, low - span) if from_zero else low - span), high + span
+    pad = (high - low) * 0.05
+    return (low if from_zero and low == 0 else low - pad), high + pad
+
+
+class _Panel:
+    """One set of axes in a figure: maps data to pixels, and collects the SVG of what is drawn on it."""
+
+    def __init__(self, left: float, top: float, width: float, height: float, x_range: tuple[float, float],
+                 y_range: tuple[float, float], *, title: str, x_label: str, y_label: str) -> None:
+        self.left, self.top, self.width, self.height = left + 58, top + 26, width - 70, height - 70
+        self.x0, self.x1 = x_range
+        self.y0, self.y1 = y_range
+        self.parts: list[str] = []
+        self.legend: list[tuple[str, str, str]] = []
+        self._frame(title, x_label, y_label)
+
+    def x(self, value: float) -> float:
+        return self.left + (value - self.x0) / (self.x1 - self.x0) * self.width
+
+    def y(self, value: float) -> float:
+        return self.top + self.height - (value - self.y0) / (self.y1 - self.y0) * self.height
+
+    def _frame(self, title: str, x_label: str, y_label: str) -> None:
+        left, top, right, bottom = self.left, self.top, self.left + self.width, self.top + self.height
+        parts = self.parts
+        for tick in nice_ticks(self.x0, self.x1):
+            px = self.x(tick)
+            parts.append(f'<path d="M{px:.1f} {top:.1f}V{bottom:.1f}" stroke="#e5e5e5"/>')
+            parts.append(f'<text x="{px:.1f}" y="{bottom + 14:.1f}" text-anchor="middle">{_label(tick)}</text>')
+        for tick in nice_ticks(self.y0, self.y1):
+            py = self.y(tick)
+            parts.append(f'<path d="M{left:.1f} {py:.1f}H{right:.1f}" stroke="#e5e5e5"/>')
+            parts.append(f'<text x="{left - 5:.1f}" y="{py + 3:.1f}" text-anchor="end">{_label(tick)}</text>')
+        parts.append(f'<path d="M{left:.1f} {top:.1f}H{right:.1f}V{bottom:.1f}H{left:.1f}Z" fill="none" '
+                     'stroke="#555"/>')
+        parts.append(f'<text x="{(left + right) / 2:.1f}" y="{top - 9:.1f}" text-anchor="middle" '
+                     f'font-size="12">{html.escape(title)}</text>')
+        parts.append(f'<text x="{(left + right) / 2:.1f}" y="{bottom + 30:.1f}" text-anchor="middle">'
+                     f'{html.escape(x_label)}</text>')
+        middle = (top + bottom) / 2
+        parts.append(f'<text x="{left - 44:.1f}" y="{middle:.1f}" text-anchor="middle" '
+                     f'transform="rotate(-90 {left - 44:.1f} {middle:.1f})">{html.escape(y_label)}</text>')
+
+    def polyline(self, xs: Sequence[float], ys: Sequence[float], colour: str, *, dash: str = "",
+                 label: str | None = None, markers: bool = True) -> None:
+        """Connected points (NaN breaks the line), with a dot on each."""
+        moves: list[str] = []
+        dots: list[str] = []
+        pen_down = False
+        for xv, yv in zip(xs, ys):
+            if not (math.isfinite(xv) and math.isfinite(yv)):
+                pen_down = False
+                continue
+            px, py = self.x(xv), self.y(yv)
+            moves.append(f"{'L' if pen_down else 'M'}{px:.1f} {py:.1f}")
+            dots.append(f"M{px - 2.5:.1f} {py:.1f}a2.5 2.5 0 1 0 5 0a2.5 2.5 0 1 0 -5 0")
+            pen_down = True
+        if moves:
+            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            title = f"<title>{html.escape(label)}</title>" if label else ""
+            self.parts.append(f'<path d="{"".join(moves)}" fill="none" stroke="{colour}" stroke-width="1.6"'
+                              f'{dash_attr}>{title}</path>')
+            if markers:
+                self.parts.append(f'<path d="{"".join(dots)}" fill="{colour}"/>')
+        if label:
+            self.legend.append((label, colour, dash))
+
+    def steps(self, edges: Sequence[float], counts: Sequence[float], colour: str, label: str | None) -> None:
+        """A histogram's outline (matplotlib's ``histtype="step"``)."""
+        base = self.y(0)
+        path = [f"M{self.x(edges[0]):.1f} {base:.1f}"]
+        for i, count in enumerate(counts):
+            top = self.y(count)
+            path.append(f"V{top:.1f}H{self.x(edges[i + 1]):.1f}")
+        path.append(f"V{base:.1f}")
+        self.parts.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="1.3"/>')
+        if label:
+            self.legend.append((label, colour, ""))
+
+    def render(self) -> str:
+        parts = list(self.parts)
+        if self.legend:
+            row_height = 14
+            width = 14 + 7 * max(len(label) for label, _, _ in self.legend) + 26
+            x = self.left + self.width - width - 6
+            y = self.top + 6
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width}" height="{row_height * len(self.legend) + 6}" '
+                         'fill="white" fill-opacity="0.85" stroke="#ccc"/>')
+            for i, (label, colour, dash) in enumerate(self.legend):
+                ly = y + 11 + i * row_height
+                dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+                parts.append(f'<path d="M{x + 5:.1f} {ly:.1f}h20" stroke="{colour}" stroke-width="1.6"{dash_attr}/>')
+                parts.append(f'<text x="{x + 30:.1f}" y="{ly + 3:.1f}">{html.escape(label)}</text>')
+        return "".join(parts)
+
+
+def _svg(width: int, height: int, panels: list[_Panel], extra: str = "") -> str:
+    body = "".join(panel.render() for panel in panels) + extra
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="system-ui,sans-serif" font-size="10" fill="#1f2328">'
+            f'<rect width="{width}" height="{height}" fill="white"/>{body}</svg>')
+
+
+def _save(name: str, svg: str, out_dir: Path | None) -> str:
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{name}.svg").write_text('<?xml version="1.0" encoding="utf-8"?>\n' + svg, encoding="utf-8")
+    return svg
 
 
 def _x_axis(points: list[dict[str, Any]]) -> tuple[list[float], str]:
     if any(p.get("rate") is not None for p in points):
-        return [float(p["rate"]) for p in points], "request rate (req/s)"
+        return [float(p["rate"] or 0) for p in points], "request rate (req/s)"
     return [float(p["concurrency"]) for p in points], "concurrency"
 
 
-def _save(figure: Any, name: str, png_dir: Path | None) -> str:
-    """The figure as inline SVG text (and a PNG file when ``png_dir`` is given)."""
-    if png_dir is not None:
-        png_dir.mkdir(parents=True, exist_ok=True)
-        figure.savefig(png_dir / f"{name}.png", format="png", bbox_inches="tight")
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    _pyplot().close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
-
-
-def sweep_figures(series: list[tuple[str, list[dict[str, Any]]]], png_dir: Path | None) -> dict[str, str]:
+def sweep_figures(series: list[tuple[str, list[dict[str, Any]]]], out_dir: Path | None) -> dict[str, str]:
     """Throughput and latency-percentile curves; several runs overlay (for compare)."""
-    plt = _pyplot()
     figures: dict[str, str] = {}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for label, points in series:
-        xs, xlabel = _x_axis(points)
-        axes[0].plot(xs, [p["rps"] for p in points], marker="o", label=label)
-        axes[1].plot(xs, [p["output_throughput"] for p in points], marker="o", label=label)
-    axes[0].set(title="Requests per second", xlabel=xlabel, ylabel="req/s")
-    axes[1].set(title="Output tokens per second", xlabel=xlabel, ylabel="tok/s")
-    for ax in axes:
-        _legend(ax)
-    figures["throughput"] = _save(fig, "throughput", png_dir)
+    xs_all = [x for _, points in series for x in _x_axis(points)[0]]
+    x_label = _x_axis(series[0][1])[1] if series else "concurrency"
+    x_range = _bounds(xs_all, from_zero=False)
+    panels = []
+    for i, (field, title, unit) in enumerate((("rps", "Requests per second", "req/s"),
+                                              ("output_throughput", "Output tokens per second", "tok/s"))):
+        ys_all = [float(p[field]) for _, points in series for p in points]
+        panel = _Panel(i * 500, 0, 500, PANEL_HEIGHT, x_range, _bounds(ys_all, from_zero=True), title=title,
+                       x_label=x_label, y_label=unit)
+        for k, (label, points) in enumerate(series):
+            panel.polyline(_x_axis(points)[0], [float(p[field]) for p in points], PALETTE[k % len(PALETTE)],
+                           label=label)
+        panels.append(panel)
+    figures["throughput"] = _save("throughput", _svg(1000, PANEL_HEIGHT, panels), out_dir)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-    for ax, (field, title) in zip(axes, (("latency_s", "Latency"), ("ttft_s", "TTFT"), ("tpot_s", "TPOT"))):
-        for label, points in series:
-            xs, xlabel = _x_axis(points)
-            for key, style in zip(PERCENTILE_KEYS, ("-", "--", ":")):
-                ys = [p[field].get(key, float("nan")) * 1000 for p in points]
-                ax.plot(xs, ys, linestyle=style, marker="o", markersize=3,
-                        label=f"{label} {key}" if len(series) > 1 else key)
-        ax.set(title=f"{title} percentiles", xlabel=xlabel, ylabel="ms")
-        _legend(ax)
-    figures["latency"] = _save(fig, "latency", png_dir)
+    panels = []
+    for i, (field, title) in enumerate((("latency_s", "Latency"), ("ttft_s", "TTFT"), ("tpot_s", "TPOT"))):
+        def values(points: list[dict[str, Any]], key: str, field: str = field) -> list[float]:
+            return [float((p.get(field) or {}).get(key, math.nan)) * 1000 for p in points]
+
+        ys_all = [v for _, points in series for key in PERCENTILE_KEYS for v in values(points, key)]
+        panel = _Panel(i * 433, 0, 433, PANEL_HEIGHT, x_range, _bounds(ys_all, from_zero=True),
+                       title=f"{title} percentiles", x_label=x_label, y_label="ms")
+        for k, (label, points) in enumerate(series):
+            for j, key in enumerate(PERCENTILE_KEYS):
+                colour = PALETTE[(k if len(series) > 1 else j) % len(PALETTE)]
+                panel.polyline(_x_axis(points)[0], values(points, key), colour, dash=DASHES[j],
+                               label=f"{label} {key}" if len(series) > 1 else key)
+        panels.append(panel)
+    figures["latency"] = _save("latency", _svg(1300, PANEL_HEIGHT, panels), out_dir)
     return figures
 
 
-def request_figures(records: list[RequestRecord], points: list[dict[str, Any]], png_dir: Path | None) -> dict[str, str]:
+def request_figures(records: list[_Timing], points: list[dict[str, Any]], out_dir: Path | None) -> dict[str, str]:
     """TTFT and TPOT distributions per point, and a per-request timeline."""
-    plt = _pyplot()
+    np = numpy()
     figures: dict[str, str] = {}
     ok = [r for r in records if r.error is None and r.phase == "measure" and r.sent_ns is not None]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for point in points:
-        rows = [r for r in ok if r.point == point["point"]]
-        label = f"{point['rate']:g}/s" if point.get("rate") is not None else f"c={point['concurrency']}"
-        ttft = [((r.first_token_ns or r.end_ns) - r.sent_ns) / 1e6 for r in rows]  # type: ignore[operator]
-        tpot = [(r.end_ns - (r.first_token_ns or r.end_ns)) / 1e6 / ((r.completion_tokens or 2) - 1)
-                for r in rows if (r.completion_tokens or 0) > 1]
-        if ttft:
-            axes[0].hist(ttft, bins=30, histtype="step", label=label)
-        if tpot:
-            axes[1].hist(tpot, bins=30, histtype="step", label=label)
-    axes[0].set(title="TTFT distribution", xlabel="ms", ylabel="requests")
-    axes[1].set(title="TPOT distribution", xlabel="ms", ylabel="requests")
-    for ax in axes:
-        _legend(ax)
-    figures["distributions"] = _save(fig, "distributions", png_dir)
+    point_of = np.fromiter((r.point for r in ok), dtype=np.int64, count=len(ok))
+    sent = np.fromiter((r.sent_ns for r in ok), dtype=np.float64, count=len(ok))
+    end = np.fromiter((r.end_ns for r in ok), dtype=np.float64, count=len(ok))
+    first = np.fromiter((r.end_ns if r.first_token_ns is None else r.first_token_ns for r in ok),
+                        dtype=np.float64, count=len(ok))
+    tokens = np.fromiter((r.completion_tokens or 0 for r in ok), dtype=np.float64, count=len(ok))
+    ttft_ms = (first - sent) / 1e6
+    multi = tokens > 1
+    tpot_ms = np.where(multi, (end - first) / 1e6 / np.maximum(tokens - 1, 1), np.nan)
 
-    shown = sorted(records, key=lambda r: r.start_ns)[:TIMELINE_LIMIT]
-    fig, ax = plt.subplots(figsize=(13, max(2.5, min(8.0, len(shown) * 0.02 + 2))))
-    if shown:
-        origin = min(r.start_ns for r in shown)
-        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for row, r in enumerate(shown):
-            colour = "red" if r.error else colours[max(r.point, 0) % len(colours)]
-            sent = r.sent_ns if r.sent_ns is not None else r.start_ns
-            ax.hlines(row, (sent - origin) / 1e9, (r.end_ns - origin) / 1e9, colors=colour, linewidth=1)
-            if r.first_token_ns is not None:
-                ax.plot((r.first_token_ns - origin) / 1e9, row, marker="|", color="black", markersize=3)
-    ax.set(title=f"Per-request timeline (sent → end, | first token; red: failed; first {len(shown)} requests)",
-           xlabel="seconds since the first request", ylabel="request")
-    figures["timeline"] = _save(fig, "timeline", png_dir)
+    histograms: list[list[tuple[str, Any, Any]]] = [[], []]
+    for point in points:
+        mine = point_of == point["point"]
+        label = f"{point['rate']:g}/s" if point.get("rate") is not None else f"c={point['concurrency']}"
+        for slot, values in enumerate((ttft_ms[mine], tpot_ms[mine & multi])):
+            if values.size:
+                counts, edges = np.histogram(values, bins=30)
+                histograms[slot].append((label, counts, edges))
+    panels = []
+    for slot, title in enumerate(("TTFT distribution", "TPOT distribution")):
+        found = histograms[slot]
+        x_range = _bounds([float(e) for _, _, edges in found for e in (edges[0], edges[-1])], from_zero=False)
+        y_range = (0.0, max([float(c.max()) for _, c, _ in found] or [1.0]) * 1.05)
+        panel = _Panel(slot * 500, 0, 500, PANEL_HEIGHT, x_range, y_range, title=title, x_label="ms",
+                       y_label="requests")
+        for k, (label, counts, edges) in enumerate(found):
+            panel.steps(edges.tolist(), counts.tolist(), PALETTE[k % len(PALETTE)], label)
+        panels.append(panel)
+    figures["distributions"] = _save("distributions", _svg(1000, PANEL_HEIGHT, panels), out_dir)
+    figures["timeline"] = _save("timeline", _timeline(records), out_dir)
     return figures
+
+
+def _timeline(records: list[_Timing]) -> str:
+    """One line per request (sent → end; red: failed), a tick at its first token; the first 2,000 requests."""
+    np = numpy()
+    count = len(records)
+    start = np.fromiter((r.start_ns for r in records), dtype=np.int64, count=count)
+    order = np.argsort(start, kind="stable")[:TIMELINE_LIMIT]
+    shown = [records[i] for i in order.tolist()]
+    n = len(shown)
+    height = int(max(250, min(800, n * 2 + 200)))
+    sent = np.fromiter((r.start_ns if r.sent_ns is None else r.sent_ns for r in shown), dtype=np.float64, count=n)
+    end = np.fromiter((r.end_ns for r in shown), dtype=np.float64, count=n)
+    origin = float(start[order[0]]) if n else 0.0
+    left_s, right_s = (sent - origin) / 1e9, (end - origin) / 1e9
+    panel = _Panel(0, 0, 1300, height, (0.0, max(float(right_s.max()) if n else 1.0, 1e-3) * 1.02),
+                   (-1.0, max(n, 1) + 0.0),
+                   title=f"Per-request timeline (sent → end, | first token; red: failed; first {n} requests)",
+                   x_label="seconds since the first request", y_label="request")
+    rows = np.arange(n, dtype=np.float64)
+    x0 = panel.left + left_s / (panel.x1 - panel.x0) * panel.width
+    x1 = panel.left + right_s / (panel.x1 - panel.x0) * panel.width
+    ys = panel.top + panel.height - (rows - panel.y0) / (panel.y1 - panel.y0) * panel.height
+    colour_of = np.fromiter((-1 if r.error else max(r.point, 0) % len(PALETTE) for r in shown), dtype=np.int64,
+                            count=n)
+    line_width = max(0.4, min(2.0, panel.height / max(n, 1) * 0.8))
+    parts = []
+    for colour_index in np.unique(colour_of).tolist():
+        chosen = colour_of == colour_index
+        colour = FAILED if colour_index < 0 else PALETTE[colour_index]
+        segments = "".join(map("M{:.1f} {:.1f}H{:.1f}".format, x0[chosen].tolist(), ys[chosen].tolist(),
+                               x1[chosen].tolist()))
+        parts.append(f'<path d="{segments}" stroke="{colour}" stroke-width="{line_width:.2f}" fill="none"/>')
+    has_first = np.fromiter((r.first_token_ns is not None for r in shown), dtype=bool, count=n)
+    first = np.fromiter((r.first_token_ns or 0 for r in shown), dtype=np.float64, count=n)
+    fx = panel.left + (first - origin) / 1e9 / (panel.x1 - panel.x0) * panel.width
+    tick = max(1.5, line_width * 1.5)
+    marks = "".join(map(f"M{{:.1f}} {{:.1f}}v{2 * tick:.1f}".format, fx[has_first].tolist(),
+                        (ys[has_first] - tick).tolist()))
+    if marks:
+        parts.append(f'<path d="{marks}" stroke="black" stroke-width="0.8" fill="none"/>')
+    return _svg(1300, height, [panel], "".join(parts))
 
 
 def _table(points: list[dict[str, Any]], run_label: str | None = None) -> str:
@@ -164,16 +373,16 @@ def _page(title: str, body: str) -> str:
 
 
 def write_html_report(run_dir: str | Path) -> Path:
-    """``report.html`` and ``plots/*.png`` for one run; returns the HTML path."""
+    """``report.html`` and ``plots/*.svg`` for one run; returns the HTML path."""
     path = Path(run_dir)
     run = read_run(path)
     summary = load_summary(path, run)
     points = summary["points"]
-    records, _ = read_records(path / RECORDS_FILE)
+    records = read_timings(path)
     config = run.get("config", {})
-    png_dir = path / "plots"
-    figures = {**sweep_figures([(str(config.get("model")), points)], png_dir),
-               **request_figures(records, points, png_dir)} if points else {}
+    plot_dir = path / "plots"
+    figures = {**sweep_figures([(str(config.get("model")), points)], plot_dir),
+               **request_figures(records, points, plot_dir)} if points else {}
     sections = [
         f"<h1>assay perf · {html.escape(str(config.get('model')))}</h1>",
         f"<p class=\"meta\">{html.escape(str(config.get('url')))} · status {html.escape(str(run.get('status')))} · "
@@ -198,7 +407,7 @@ def write_html_report(run_dir: str | Path) -> Path:
 
 
 def compare_runs(run_dirs: list[str | Path], output_dir: str | Path) -> tuple[Path, list[tuple[str, list[dict[str, Any]]]]]:
-    """``compare.html`` (+ PNGs) overlaying the sweeps of several runs; returns it and the series."""
+    """``compare.html`` (+ SVG files) overlaying the sweeps of several runs; returns it and the series."""
     from assay.errors import AssayError
 
     series: list[tuple[str, list[dict[str, Any]]]] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from assay.client.records import RequestRecord
@@ -36,7 +37,16 @@ def stats(values: Sequence[float], percentiles: Sequence[float], weights: Sequen
     else:
         w = np.asarray(weights, dtype=float)
         result["mean"] = float((array * w).sum() / w.sum())
-        points = np.percentile(array, list(percentiles), weights=w, method="inverted_cdf")
+        if w.size and w.min() == w.max() > 0:
+            # Equal weights (one token per chunk): numpy's weighted inverted CDF, without its argsort of
+            # every value (seconds for millions of ITLs): the same cdf, and a partition at the ranks needed.
+            cdf = np.ones(array.size).cumsum()
+            cdf /= cdf[-1]
+            ranks = np.minimum(np.searchsorted(cdf, np.asarray(percentiles, dtype=float) / 100, side="left"),
+                               array.size - 1)
+            points = np.partition(array, ranks)[ranks]
+        else:
+            points = np.percentile(array, list(percentiles), weights=w, method="inverted_cdf")
     for p, value in zip(percentiles, points):
         result[percentile_key(p)] = float(value)
     return result
@@ -83,9 +93,14 @@ def summarize_point(
     rate: float | None = None,
     client: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the report and the app show for one sweep point, as plain JSON data."""
+    """Everything the report and the app show for one sweep point, as plain JSON data.
+
+    One pass over the records gathers their marks into arrays; every figure is then an array
+    operation (a point of 10,000 requests × 256 chunks is summed up in a fraction of a second).
+    """
     from assay.perf.slo import point_meets, request_meets
 
+    np = numpy()
     all_rows = [r for r in records if r.point == point]
     rows = [r for r in all_rows if r.phase == "measure"]
     excluded = Counter(r.phase for r in all_rows if r.phase != "measure")
@@ -93,39 +108,36 @@ def summarize_point(
     failed = [r for r in rows if r.error is not None]
     duration_s = (max(r.end_ns for r in rows) - min(r.start_ns for r in rows)) / 1e9 if rows else 0.0
 
-    latency, ttft, tpot, overhead, queue_wait = [], [], [], [], []
-    itl_values: list[float] = []
-    itl_weights: list[float] = []
-    itl_methods: Counter[str] = Counter()
-    good = 0
-    output_tokens, input_tokens = [], []
-    for r in ok:
-        sent = r.sent_ns if r.sent_ns is not None else r.start_ns
-        lat = (r.end_ns - sent) / 1e9
-        latency.append(lat)
-        overhead.append((sent - r.start_ns) / 1e9)
-        first = r.first_token_ns if r.first_token_ns is not None else r.end_ns
-        ttft.append((first - sent) / 1e9)
-        if r.scheduled_ns is not None:
-            queue_wait.append(max(0, r.start_ns - r.scheduled_ns) / 1e9)
-        out = r.completion_tokens or 0
-        output_tokens.append(out)
-        input_tokens.append(r.prompt_tokens or 0)
-        own_tpot = (r.end_ns - first) / 1e9 / (out - 1) if out > 1 else None
-        if own_tpot is not None:
-            tpot.append(own_tpot)
-        values, weights, method = itl_samples(r)
-        itl_values += values
-        itl_weights += weights
-        itl_methods[method] += 1
-        if slo_terms:
-            own_itl = sum(v * w for v, w in zip(values, weights)) / sum(weights) if weights else None
-            own = {"ttft": ttft[-1], "tpot": own_tpot, "itl": own_itl, "latency": lat}
-            good += request_meets(own, list(slo_terms))
+    marks = np.array(
+        [(r.start_ns, r.start_ns if r.sent_ns is None else r.sent_ns,
+          r.end_ns if r.first_token_ns is None else r.first_token_ns, r.end_ns, r.completion_tokens or 0,
+          r.prompt_tokens or 0, -1 if r.scheduled_ns is None else r.scheduled_ns) for r in ok],
+        dtype=np.int64,
+    ).reshape(-1, 7)
+    start, sent, first, end, output_tokens, input_tokens, scheduled = marks.T
+    latency = (end - sent) / 1e9
+    overhead = (sent - start) / 1e9
+    ttft = (first - sent) / 1e9
+    has_schedule = scheduled >= 0
+    queue_wait = np.maximum(0, start[has_schedule] - scheduled[has_schedule]) / 1e9
+    several = output_tokens > 1
+    own_tpot = np.full(len(ok), np.nan)
+    own_tpot[several] = (end[several] - first[several]) / 1e9 / (output_tokens[several] - 1)
+    itl_values, itl_weights, own_itl, itl_methods = _itl(ok, np)
 
-    total_out = sum(output_tokens)
-    total_in = sum(input_tokens)
+    good = 0
+    if slo_terms:
+        terms = list(slo_terms)
+        for ttft_s, tpot_s, itl_s, latency_s in zip(ttft.tolist(), own_tpot.tolist(), own_itl.tolist(),
+                                                    latency.tolist()):
+            own = {"ttft": ttft_s, "tpot": None if tpot_s != tpot_s else tpot_s,
+                   "itl": None if itl_s != itl_s else itl_s, "latency": latency_s}
+            good += request_meets(own, terms)
+
+    total_out = int(output_tokens.sum())
+    total_in = int(input_tokens.sum())
     errors = Counter(_error_class(r.error or "") for r in failed)
+    positive = latency > 0
     summary: dict[str, Any] = {
         "point": point,
         "concurrency": concurrency,
@@ -145,18 +157,17 @@ def summarize_point(
         "total_throughput": (total_out + total_in) / duration_s if duration_s > 0 else 0.0,
         "latency_s": stats(latency, percentiles),
         "ttft_s": stats(ttft, percentiles),
-        "tpot_s": stats(tpot, percentiles),
+        "tpot_s": stats(own_tpot[several], percentiles),
         "itl_s": stats(itl_values, percentiles, itl_weights),
         "client_overhead_s": stats(overhead, percentiles),
         "queue_wait_s": stats(queue_wait, percentiles),
         "input_tokens_per_request": stats(input_tokens, percentiles),
         "output_tokens_per_request": stats(output_tokens, percentiles),
-        "output_throughput_per_request": stats(
-            [o / lat for o, lat in zip(output_tokens, latency) if lat > 0], percentiles
-        ),
+        "output_throughput_per_request": stats(output_tokens[positive] / latency[positive], percentiles),
         "token_source": dict(Counter(r.token_source for r in ok)),
         "itl_method": ", ".join(f"{m} ({n})" for m, n in itl_methods.most_common()) or "-",
-        "finish_reasons": dict(Counter(str(r.finish_reason) for r in ok)),
+        # Every measured request's, failed ones too: "abort" or "error" is why they failed.
+        "finish_reasons": dict(Counter(str(r.finish_reason) for r in rows)),
         "prompt_tokens_check": prompt_tokens_check(ok, special_tokens, expected_extra_tokens),
         "client": client or {},
     }
@@ -165,6 +176,51 @@ def summarize_point(
         summary["slo"] = {"meets": meets, "terms": details, "good_requests": good,
                           "goodput_rps": good / duration_s if duration_s > 0 else 0.0}
     return summary
+
+
+def _itl(records: Sequence[RequestRecord], np: Any) -> tuple[Any, Any, Any, Counter[str]]:
+    """Per-token ITL values and weights of all ``records`` at once, each request's own mean ITL (NaN if
+    none), and how many requests each method served (see :func:`itl_samples`, which this matches)."""
+    methods: Counter[str] = Counter()
+    lengths = np.fromiter((len(r.chunk_times_us) for r in records), dtype=np.int64, count=len(records))
+    # Per request: the tokens each later chunk stands for (spread evenly), or 0 where per-chunk usage says.
+    spread = np.zeros(len(records))
+    usage = np.zeros(len(records), dtype=bool)
+    for i, r in enumerate(records):
+        count = len(r.chunk_times_us)
+        if count < 2:
+            methods["one token per chunk"] += 1
+        elif r.chunk_tokens and len(r.chunk_tokens) == count:
+            usage[i] = True
+            methods["per-chunk usage"] += 1
+        else:
+            per_chunk = max((r.completion_tokens or count) - 1, count - 1) / (count - 1)
+            spread[i] = per_chunk
+            methods["one token per chunk" if per_chunk == 1.0 else "spread evenly"] += 1
+    total = int(lengths.sum())
+    times = np.fromiter(chain.from_iterable(r.chunk_times_us for r in records), dtype=np.int64, count=total)
+    owner = np.repeat(np.arange(len(records)), lengths)
+    later = np.ones(total, dtype=bool)  # a chunk after its request's first one: it has a gap before it
+    starts = np.cumsum(lengths) - lengths
+    later[starts[lengths > 0]] = False
+    gaps_s = np.diff(times, prepend=0)[later] / 1e6
+    gap_owner = owner[later]
+    tokens = np.repeat(spread, lengths)[later]
+    if usage.any():
+        usage_records = [r for r, u in zip(records, usage.tolist()) if u]
+        per_chunk_tokens = np.fromiter(chain.from_iterable(r.chunk_tokens for r in usage_records), dtype=np.float64,
+                                       count=int(lengths[usage].sum()))
+        in_usage = np.repeat(usage, lengths)
+        tokens[in_usage[later]] = per_chunk_tokens[later[in_usage]]
+    counted = tokens > 0  # a chunk with text but no new token (held-back bytes flushed) carries no ITL
+    weights = tokens[counted]
+    values = gaps_s[counted] / weights
+    owner_counted = gap_owner[counted]
+    gap_sum = np.bincount(owner_counted, weights=gaps_s[counted], minlength=len(records))
+    token_sum = np.bincount(owner_counted, weights=weights, minlength=len(records))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_itl = np.where(token_sum > 0, gap_sum / np.where(token_sum > 0, token_sum, 1), np.nan)
+    return values, weights, own_itl, methods
 
 
 def prompt_tokens_check(
@@ -198,6 +254,19 @@ def _load(point: dict[str, Any]) -> float:
     return float(point["rate"] if point.get("rate") is not None else point["concurrency"])
 
 
+def _by_load(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per distinct load, lowest first: label, mean RPS and mean latency over its runs."""
+    groups: dict[float, list[dict[str, Any]]] = {}
+    for p in points:
+        groups.setdefault(_load(p), []).append(p)
+    return [
+        {"label": point_label(runs[0]), "kind": "rate" if runs[0].get("rate") is not None else "concurrency",
+         "rps": sum(p["rps"] for p in runs) / len(runs),
+         "latency_s": sum(p["latency_s"].get("mean", 0.0) for p in runs) / len(runs)}
+        for _, runs in sorted(groups.items())
+    ]
+
+
 def _error_class(error: str) -> str:
     """Group error messages: numbers and addresses vary, the kind does not."""
     return error.split(":", 1)[0][:80] if error.startswith("HTTP") else error[:80]
@@ -219,35 +288,39 @@ def point_label(point: dict[str, Any]) -> str:
     return f"rate {point['rate']:g}/s"
 
 
-def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, min_tokens: int | None) -> list[str]:
-    """Plain-language advice derived from the numbers (never from guesses)."""
+def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, min_tokens: int | None,
+                    extra_args: dict[str, Any] | None = None) -> list[str]:
+    """Plain-language advice derived from the numbers (never from guesses).
+
+    ``extra_args`` is the run's request-body additions: advice to set ``ignore_eos`` is not given
+    when it was set.
+    """
     advice: list[str] = []
     usable = [p for p in points if p["succeeded"] > 0]
     if not usable:
         return ["Every request failed: check the URL, the model name and the server's log."]
-    if len(usable) >= 2:
-        last, previous = usable[-1], usable[-2]
-        higher = _load(last) > _load(previous)
-        if previous["rps"] > 0 and last["rps"] > previous["rps"] * 1.1 and higher:
+    # By load, not in the order run (an SLO search probes up and down; repeats of a load are averaged).
+    loads = _by_load(usable)
+    if len(loads) >= 2:
+        first, previous, last = loads[0], loads[-2], loads[-1]
+        if previous["rps"] > 0 and last["rps"] > previous["rps"] * 1.1:
             advice.append(
-                f"Throughput still grows at {point_label(last)} "
+                f"Throughput still grows at {last['label']}, the highest load run "
                 f"({previous['rps']:.2f} → {last['rps']:.2f} req/s): the server has not saturated; "
-                f"try higher {'rate' if last.get('rate') is not None else 'concurrency'}."
+                f"try higher {last['kind']}."
             )
-        elif higher and last["rps"] <= previous["rps"] * 1.02:
+        elif last["rps"] <= previous["rps"] * 1.02:
             advice.append(
-                f"Throughput stops growing past {point_label(previous)} "
+                f"Throughput stops growing past {previous['label']} "
                 f"({previous['rps']:.2f} → {last['rps']:.2f} req/s): the server is saturated there."
             )
-        first = usable[0]
-        low = first["latency_s"].get("mean", 0.0)
-        high = last["latency_s"].get("mean", 0.0)
+        low, high = first["latency_s"], last["latency_s"]
         if low > 0 and high > 2 * low:
             advice.append(
-                f"Mean latency grows {high / low:.1f}× from {point_label(first)} to "
-                f"{point_label(last)} ({low:.2f} s → {high:.2f} s): requests queue or share the batch."
+                f"Mean latency grows {high / low:.1f}× from {first['label']} to "
+                f"{last['label']} ({low:.2f} s → {high:.2f} s): requests queue or share the batch."
             )
-    else:
+    elif len(points) == 1:
         advice.append("Only one sweep point: add more --parallel/--number pairs to see where the server saturates.")
     for p in points:
         if p["failed"]:
@@ -257,7 +330,12 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
             )
     if min_tokens is not None and max_tokens is not None and min_tokens >= max_tokens:
         short = [p for p in usable if p["output_tokens_per_request"].get("min", max_tokens) < max_tokens]
-        if short:
+        if short and (extra_args or {}).get("ignore_eos"):
+            advice.append(
+                f"Some responses stopped before {max_tokens} tokens although min_tokens = max_tokens and "
+                "ignore_eos is set: the server honours neither; see the finish reasons per point."
+            )
+        elif short:
             advice.append(
                 f"Some responses stopped before {max_tokens} tokens although min_tokens = max_tokens: "
                 "the server may ignore min_tokens; add --extra-args '{\"ignore_eos\": true}'."

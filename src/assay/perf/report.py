@@ -43,7 +43,7 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         ("Average time per output token (s)", _s(point["tpot_s"].get("mean"), 5)),
         ("Average inter-token latency (s)", _s(point["itl_s"].get("mean"), 5)),
         ("Average client overhead (ms)", _s(_ms(point["client_overhead_s"].get("mean")), 3)),
-        *([("Average wait for a client slot (ms)", _s(_ms(point["queue_wait_s"].get("mean")), 3))]
+        *([(_queue_wait_label(point), _s(_ms(point["queue_wait_s"].get("mean")), 3))]
           if point.get("queue_wait_s") else []),
         ("Average input tokens per request", _s(point["input_tokens_per_request"].get("mean"), 1)),
         ("Average output tokens per request", _s(point["output_tokens_per_request"].get("mean"), 1)),
@@ -70,16 +70,14 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
     if sources.get("tokenizer"):
         notes.append(Text(f"Output tokens of {sources['tokenizer']} request(s) counted by assay's tokenizer "
                           "(the server sent no usage).", style="yellow"))
+    finish_reasons = point.get("finish_reasons")
+    if finish_reasons:
+        notes.append(_finish_reasons_line(finish_reasons))
     notes.append(Text(f"ITL: {point['itl_method']}.", style="dim"))
     if point.get("excluded"):
         notes.append(Text(f"Not measured (sent, recorded): {point['excluded']}.", style="dim"))
-    client = point.get("client") or {}
-    if client:
-        style = "red" if client.get("client_bound") else "dim"
-        verdict = "CLIENT-BOUND: timings may be distorted. " if client.get("client_bound") else ""
-        notes.append(Text(
-            f"{verdict}Client: event-loop lag p99 {client['loop_lag_p99_ms']:.1f} ms "
-            f"(max {client['loop_lag_max_ms']:.1f}), CPU {client['cpu_percent']:.0f}% of a core.", style=style))
+    if point.get("client"):
+        notes.append(_client_line(point))
     server = point.get("server")
     if server:
         notes.append(Text(_server_line(point, server), style="cyan"))
@@ -91,6 +89,64 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         notes.append(Text(f"SLO {'met' if slo['meets'] else 'missed'}: {terms}; goodput {slo['goodput_rps']:.2f} req/s.",
                           style="green" if slo["meets"] else "red"))
     return Group(summary, table, *notes)
+
+
+NORMAL_FINISH_REASONS = ("stop", "length", "tool_calls", "eos")
+
+
+def _finish_reasons_line(counts: dict[str, int]) -> Text:
+    """'Finish reasons: length 30, stop 2.': yellow when a server ended a stream for another reason."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    text = ", ".join(f"{'none given' if reason in ('None', 'null') else reason} {count}" for reason, count in ordered)
+    unusual = any(reason not in NORMAL_FINISH_REASONS for reason in counts)
+    return Text(f"Finish reasons: {text}.", style="yellow" if unusual else "dim")
+
+
+def _queue_wait_label(point: dict[str, Any]) -> str:
+    """A capped open loop waits for a free slot; an uncapped one only sends late against its schedule."""
+    if point.get("rate") is not None and not point.get("concurrency"):
+        return "Average send lag behind schedule (ms)"
+    return "Average wait for a client slot (ms)"
+
+
+def lag_cause(point: dict[str, Any]) -> str | None:
+    """``"client"`` or ``"machine"`` for a client-bound point (runs before the cause was stored: client).
+
+    A point without a success has no timing to distort (and, all refused in a few milliseconds,
+    too short a clock for a CPU share to mean anything): never marked.
+    """
+    client = point.get("client") or {}
+    if not client.get("client_bound") or not point.get("succeeded"):
+        return None
+    return str(client.get("lag_cause") or "client")
+
+
+def _machine_load(client: dict[str, Any]) -> str:
+    """'waited for a CPU 12% of the time; other processes used 1.9 of 2 cores, steal 0%' (what was measured)."""
+    parts = []
+    if client.get("run_queue_wait_percent") is not None:
+        parts.append(f"waited for a CPU {client['run_queue_wait_percent']:.0f}% of the time")
+    if client.get("other_cpu_cores") is not None:
+        cores = f" of {client['cpu_cores']}" if client.get("cpu_cores") else ""
+        parts.append(f"other processes used {client['other_cpu_cores']:.1f}{cores} cores")
+    if client.get("steal_percent") is not None:
+        parts.append(f"steal {client['steal_percent']:.0f}%")
+    return "; ".join(parts)
+
+
+def _client_line(point: dict[str, Any]) -> Text:
+    client = point["client"]
+    cause = lag_cause(point)
+    verdict = {
+        "client": "CLIENT-BOUND (the client's own work): timings may be distorted; use --workers. ",
+        "machine": "MACHINE-BOUND (other load on this machine, not the client's work): timings may be distorted; "
+                   "use a quieter machine (--workers would not help). ",
+    }.get(cause or "", "")
+    load = _machine_load(client) if cause else ""
+    return Text(
+        f"{verdict}Client: event-loop lag p99 {client['loop_lag_p99_ms']:.1f} ms "
+        f"(max {client['loop_lag_max_ms']:.1f}), CPU {client['cpu_percent']:.0f}% of a core"
+        f"{'; ' + load if load else ''}.", style="red" if cause else "dim")
 
 
 def _server_line(point: dict[str, Any], server: dict[str, Any]) -> str:
@@ -157,7 +213,7 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
         table.add_column(header, justify="right")
     for p in points:
         rate = p["success_rate"] * 100
-        bound = "⚠ " if (p.get("client") or {}).get("client_bound") else ""
+        bound = "⚠ " if lag_cause(p) else ""
         slo = p.get("slo") or {}
         table.add_row(
             *([_s(p.get("rate"), 2)] if has_rate else []),
@@ -171,9 +227,7 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
             *(_slo_cells(slo) if has_slo else []),
         )
     parts.append(table)
-    if any((p.get("client") or {}).get("client_bound") for p in points):
-        parts.append(Text("⚠ client-bound point: the client's own event loop or CPU was busy enough to distort "
-                          "its timings; use --workers or a less loaded machine.", style="red"))
+    parts.extend(_bound_notes(points))
 
     best = summary.get("best", {})
     if best:
@@ -194,7 +248,11 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
         parts.append(Text(f"SLO search ({search['slo']}): highest {search['kind']} meeting it: {best} "
                           f"(probes: {trail}).", style="bold"))
 
-    prompt_line = prompt_check_line(points)
+    verdict = verdict_line(summary)
+    if verdict is not None:
+        parts.append(Text(verdict, style="bold red"))
+
+    prompt_line = prompt_check_line(points, chat=run.get("endpoint_kind") == "chat")
     if prompt_line is not None:
         parts.append(prompt_line)
 
@@ -203,6 +261,44 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
         parts.append(Text("Performance Recommendations:", style="bold"))
         parts.extend(Text(f"• {line}") for line in advice)
     return Group(*parts)
+
+
+def _bound_notes(points: list[dict[str, Any]]) -> list[Text]:
+    """One line per cause of client-bound points: the client's own work, or other load on the machine."""
+    notes = []
+    own = [p for p in points if lag_cause(p) == "client"]
+    if own:
+        worst = max(p["client"]["cpu_percent"] for p in own)
+        notes.append(Text(
+            f"⚠ client-bound point: the client's own work (up to {worst:.0f}% of a core) held its event loop long "
+            "enough to distort its timings; use --workers (more client processes) or a faster machine.", style="red"))
+    machine = [p for p in points if lag_cause(p) == "machine"]
+    if machine:
+        worst_point = max(machine, key=lambda p: p["client"]["loop_lag_p99_ms"])
+        client = worst_point["client"]
+        load = _machine_load(client)
+        notes.append(Text(
+            f"⚠ machine-bound point: the client used only {client['cpu_percent']:.0f}% of a core, yet its event loop "
+            f"lagged (p99 {client['loop_lag_p99_ms']:.1f} ms at {_point_label(worst_point)}"
+            f"{': ' + load if load else ''}): other load on this machine delayed it. Use a quieter machine; "
+            "--workers would add load, not remove it.", style="red"))
+    return notes
+
+
+def verdict_line(summary: dict[str, Any]) -> str | None:
+    """'FAILED: success rate below --min-success-rate 100% at concurrency 4 (0 of 32: …)', or None."""
+    verdict = summary.get("verdict") or {}
+    failing = set(verdict.get("below_min_success_rate") or [])
+    if not failing:
+        return None
+    below = []
+    for p in summary["points"]:
+        if p["point"] in failing:
+            reasons = ", ".join(f"{k} ×{v}" for k, v in p["errors"].items())
+            below.append(f"{_point_label(p)} ({p['succeeded']} of {p['requests']} succeeded"
+                         f"{': ' + reasons if reasons else ''})")
+    return (f"FAILED: success rate below --min-success-rate {verdict['min_success_rate'] * 100:g}% at "
+            f"{len(below)} of {len(summary['points'])} sweep point(s): {'; '.join(below)}.")
 
 
 def _dataset_line(config: dict[str, Any]) -> str:
@@ -214,8 +310,12 @@ def _dataset_line(config: dict[str, Any]) -> str:
     return f"{config.get('dataset')} ({config.get('dataset_path')})"
 
 
-def prompt_check_line(points: list[dict[str, Any]]) -> Text | None:
-    """'Prompt tokens: requested N, server counted N+k (+k: BOS <s>)' with a warning if off."""
+def prompt_check_line(points: list[dict[str, Any]], *, chat: bool = False) -> Text | None:
+    """'Prompt tokens: requested N, server counted N+k (+k: BOS <s>)' with a warning if off.
+
+    ``chat``: on /v1/chat/completions a difference with no chat template known is the template's,
+    not a sign of another tokenizer.
+    """
     checks = [p["prompt_tokens_check"] for p in points if p.get("prompt_tokens_check")]
     if not checks:
         return None
@@ -235,6 +335,13 @@ def prompt_check_line(points: list[dict[str, Any]]) -> Text | None:
             style="green",
         )
     expected = checks[0].get("expected_extra_tokens", len(specials))
+    if chat and not any("chat template" in s for s in specials):
+        return Text(
+            f"Warning: server-counted prompt tokens differ from the requested lengths by {differences}: "
+            "no chat template was found with --tokenizer-path (chat_template.jinja, chat_template.json or "
+            "tokenizer_config.json), so the tokens the server's template adds could not be predicted.",
+            style="yellow",
+        )
     return Text(
         f"Warning: server-counted prompt tokens differ from the requested lengths: differences "
         f"{differences}, expected +{expected} ({named}); the server may use another tokenizer or chat template.",
@@ -259,17 +366,39 @@ def compare_table(series: list[tuple[str, list[dict[str, Any]]]]) -> Table:
     return table
 
 
+class ReportPrinter:
+    """Shows report blocks on the console and keeps the very same text for report.txt.
+
+    Each block is rendered for the console and for a recorder of the console's width, so the
+    file holds what was shown, line for line: the per-point tables as each point ends, then
+    the whole-run report. A block kept with ``show=False`` (per-point tables under --quiet)
+    goes only into the file.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._recorder = Console(record=True, width=console.width, file=io.StringIO(), color_system=None)
+
+    def add(self, block: RenderableType, *, show: bool = True) -> None:
+        if show:
+            self.console.print(block)
+        self._recorder.print(block)
+
+    def text(self) -> str:
+        return self._recorder.export_text()
+
+
 def print_report(run: dict[str, Any], summary: dict[str, Any], console: Console | None = None,
-                 *, per_point: bool = True) -> str:
-    """Print the report and return it as plain text (saved as report.txt)."""
-    target = console or Console()
-    recorder = Console(record=True, width=max(target.width, 150), file=io.StringIO())
-    percentiles = run.get("config", {}).get("percentiles", [])
-    blocks: list[RenderableType] = []
+                 *, per_point: bool = True, printer: ReportPrinter | None = None) -> str:
+    """Print the report and return it as plain text (saved as report.txt).
+
+    ``printer``: the one the run's per-point tables already went through; the whole-run report
+    is added to it, and the text returned is everything it holds.
+    """
+    printer = printer or ReportPrinter(console or Console())
     if per_point:
-        blocks += [point_tables(p, percentiles) for p in summary["points"]]
-    blocks.append(sweep_report(run, summary))
-    for block in blocks:
-        target.print(block)
-        recorder.print(block)
-    return recorder.export_text()
+        percentiles = run.get("config", {}).get("percentiles", [])
+        for point in summary["points"]:
+            printer.add(point_tables(point, percentiles))
+    printer.add(sweep_report(run, summary))
+    return printer.text()

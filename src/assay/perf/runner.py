@@ -10,24 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from assay import __version__
 from assay.client.openai import ChatOrCompletionRequest, OpenAIClient, endpoint_kind
 from assay.client.records import RECORD_SCHEMA_VERSION, RequestRecord
 from assay.console import LiveBar
-from assay.errors import ServerError
+from assay.errors import ServerError, StorageError
 from assay.perf import metrics
 from assay.perf.config import PerfConfig, PointSpec
 from assay.perf.schedule import ClientHealth, LoopMonitor, arrival_offsets, frozen_heap
 from assay.perf.slo import needed_percentiles, parse_slo
+from assay.redact import redact_url
 from assay.store.rundir import (
     RECORDS_FILE,
     REPORT_FILE,
@@ -36,7 +35,12 @@ from assay.store.rundir import (
     RecordWriter,
     new_run_path,
     write_json_atomic,
+    write_json_last_resort,
+    write_text_atomic,
 )
+
+if TYPE_CHECKING:  # rich is imported when something is printed, not before the first request
+    from rich.console import Console
 
 PREBUILT_REQUESTS_MAX = 20_000
 """A point of at most this many requests has them all made before its clock starts (beyond: as needed,
@@ -70,7 +74,7 @@ def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Cons
     parallel = max(1, min(max(config.parallel or [8]), 8))
     context = max(4096, parallel * (config.max_prompt_length + config.max_tokens + 64))
     server, alias = start_local_engine(stack, config.engine_model, parallel=parallel, context_size=context,
-                                       say=console.print)
+                                       say=console.print, engine=config.engine or "llama-server")
     return replace(
         config,
         # --url with --engine only picks the endpoint kind; the host is the engine's.
@@ -79,6 +83,17 @@ def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Cons
         tokenizer_path=config.tokenizer_path or str(server.model_path),
         engine=None,
     )
+
+
+class SuccessRateError(ServerError):
+    """A sweep point's share of successful requests is below ``min_success_rate``.
+
+    The run itself is complete (records, summary, report); ``result`` holds it.
+    """
+
+    def __init__(self, message: str, result: PerfResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class _Run:
@@ -92,6 +107,15 @@ class _Run:
         self.file_requests: list[ChatOrCompletionRequest] = []
         self.next_index = 0
         self.search: dict[str, Any] | None = None
+        self._sweep_task: asyncio.Task[Any] | None = None
+        self._report: Any = None  # the ReportPrinter: report.txt is what the console showed
+
+    def _report_printer(self) -> Any:
+        if self._report is None:
+            from assay.perf.report import ReportPrinter
+
+            self._report = ReportPrinter(self.console)
+        return self._report
 
     def execute(self) -> PerfResult:
         config = self.config
@@ -121,27 +145,36 @@ class _Run:
         points: list[dict[str, Any]] = []
         status = "failed"
         try:
-            _run_event_loop(self._sweep(writer, points, origin_perf_ns, origin_epoch_ns))
+            _run_event_loop(self._stop_on_write_error(writer, self._sweep(writer, points, origin_perf_ns,
+                                                                          origin_epoch_ns)))
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
             self.console.print("[yellow]Interrupted: the finished requests are kept in the run directory.[/yellow]")
+        except StorageError as exc:
+            _mark_failed(run_dir, run, writer, exc)
+            raise
         finally:
-            writer.close()
-            run["status"] = status
-            run["finished_epoch_s"] = time.time()
-            if status == "finished":
-                summary = self._summary(points)
-            else:  # include the point that was cut short, from the records on disk
-                from assay.perf.stored import load_summary
+            if writer.failure is None:
+                try:
+                    writer.close()
+                    run["status"] = status
+                    run["finished_epoch_s"] = time.time()
+                    if status == "finished":
+                        summary = self._summary(points)
+                    else:  # include the point that was cut short, from the records on disk
+                        from assay.perf.stored import load_summary
 
-                summary = load_summary(run_dir, run)
-            write_json_atomic(run_dir / SUMMARY_FILE, summary)
-            write_json_atomic(run_dir / RUN_FILE, run)
+                        summary = load_summary(run_dir, run)
+                    write_json_atomic(run_dir / SUMMARY_FILE, summary)
+                    write_json_atomic(run_dir / RUN_FILE, run)
+                except StorageError as exc:
+                    _mark_failed(run_dir, run, writer, exc)
+                    raise
         from assay.perf.report import print_report
 
-        text = print_report(run, summary, self.console, per_point=False)
-        (run_dir / REPORT_FILE).write_text(text, encoding="utf-8")
+        text = print_report(run, summary, self.console, per_point=False, printer=self._report_printer())
+        write_text_atomic(run_dir / REPORT_FILE, text)
         if self.config.html and summary["points"]:
             from assay.perf.html import write_html_report
 
@@ -150,7 +183,27 @@ class _Run:
             raise KeyboardInterrupt
         if points and all(p["succeeded"] == 0 for p in points):
             raise ServerError(f"every request failed (first reason: {_first_error(points)}); records in {run_dir}")
-        return PerfResult(run_dir=run_dir, summary=summary, report_text=text)
+        result = PerfResult(run_dir=run_dir, summary=summary, report_text=text)
+        from assay.perf.report import verdict_line
+
+        verdict = verdict_line(summary)
+        if verdict is not None:
+            raise SuccessRateError(f"{verdict} Records in {run_dir}", result)
+        return result
+
+    async def _stop_on_write_error(self, writer: RecordWriter, sweep: Any) -> None:
+        """Run the sweep; a record that cannot be written stops it at once, with that write error.
+
+        Records are flushed in a callback at the end of an event-loop turn (see ``_run_point``),
+        whose exception would only reach the loop's handler: it cancels this task instead.
+        """
+        self._sweep_task = asyncio.current_task()
+        try:
+            await sweep
+        except asyncio.CancelledError:
+            if writer.failure is not None:
+                raise writer.failure from None
+            raise
 
     def _summary(self, points: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -158,15 +211,44 @@ class _Run:
             "search": self.search,
             "points": points,
             "best": metrics.best_points(points),
-            "recommendations": metrics.recommendations(points, self.config.max_tokens, self.config.min_tokens),
+            "recommendations": metrics.recommendations(points, self.config.max_tokens, self.config.min_tokens,
+                                                     extra_args=self.config.extra_args),
+            "verdict": {
+                "min_success_rate": self.config.min_success_rate,
+                "below_min_success_rate": [p["point"] for p in points
+                                           if self._counts_for_verdict(p) and self._below_min_success_rate(p)],
+            },
         }
+
+    def _counts_for_verdict(self, point: dict[str, Any]) -> bool:
+        """Sweep points always count. An SLO search probes past the server's capacity on purpose, and a
+        probe that lost requests already fails the SLO there: only probes at or below the load the
+        search settled on count (the lowest load probed, when none passed), so a search still fails
+        the run when requests are lost at the load it reports."""
+        probe = point.get("probe")
+        if probe is None or self.search is None:
+            return True
+        best = self.search.get("best")
+        if best is None:
+            values = [p["value"] for p in self.search.get("probes") or []]
+            return not values or probe["value"] <= min(values)
+        return bool(probe["value"] <= best)
+
+    def _below_min_success_rate(self, point: dict[str, Any]) -> bool:
+        return bool(point["succeeded"] < self.config.min_success_rate * point["requests"])
 
     def _load_inputs(self) -> None:
         config = self.config
-        if config.tokenizer_path:
+        if config.tokenizer_path and config.dataset == "random":
+            # Start-up: facts kept from an earlier run with this tokenizer stand in for building it.
+            from assay.perf.prompt_words import open_tokenizer
+
+            self.tokenizer = open_tokenizer(config.tokenizer_path, hub=config.tokenizer_hub)
+        elif config.tokenizer_path:
             from assay.data.tokenizers import load_tokenizer
 
             self.tokenizer = load_tokenizer(config.tokenizer_path, hub=config.tokenizer_hub)
+        if config.tokenizer_path:
             if endpoint_kind(config.url or "") == "completions":
                 self.special_tokens = self.tokenizer.added_special_tokens()
             else:
@@ -215,7 +297,7 @@ class _Run:
             stream=config.stream, temperature=config.temperature, top_p=config.top_p, min_tokens=config.min_tokens,
             extra_body=config.extra_args, continuous_usage=config.continuous_usage,
             connect_timeout_s=config.connect_timeout, read_timeout_s=config.read_timeout,
-            max_connections=0, origin_perf_ns=origin_perf_ns, origin_epoch_ns=origin_epoch_ns,
+            total_timeout_s=config.total_timeout, max_connections=0, origin_perf_ns=origin_perf_ns, origin_epoch_ns=origin_epoch_ns,
         )
 
     def _client(self, origin_perf_ns: int, origin_epoch_ns: int) -> OpenAIClient:
@@ -264,15 +346,15 @@ class _Run:
             records, point=spec.index, concurrency=spec.concurrency or 0,
             number=spec.number or len(records), percentiles=percentiles,
             special_tokens=self.special_tokens, expected_extra_tokens=self.expected_extra_tokens,
-            slo_terms=slo_terms, rate=spec.rate, client=asdict(health) | {"client_bound": health.client_bound},
+            slo_terms=slo_terms, rate=spec.rate,
+            client=asdict(health) | {"client_bound": health.client_bound, "lag_cause": health.lag_cause},
         )
         if metrics_url:
             summary["server"] = (server_metrics.difference(before, after, elapsed) if before and after
-                                 else {"unavailable": metrics_url})
-        if not config.quiet:
-            from assay.perf.report import point_tables
+                                 else {"unavailable": redact_url(metrics_url)})
+        from assay.perf.report import point_tables
 
-            self.console.print(point_tables(summary, config.percentiles))
+        self._report_printer().add(point_tables(summary, config.percentiles), show=not config.quiet)
         return summary
 
     async def _search(self, client: OpenAIClient, writer: RecordWriter, points: list[dict[str, Any]],
@@ -300,7 +382,8 @@ class _Run:
                 summary = await self._measure(client, writer, spec, percentiles, slo_terms)
                 summary["probe"] = {"value": value, "repeat": repeat}
                 points.append(summary)
-                if not summary["slo"]["meets"]:
+                # A probe that lost requests does not meet the SLO, however fast its survivors were.
+                if not summary["slo"]["meets"] or self._below_min_success_rate(summary):
                     probes.append({"value": value, "meets": False})
                     return False
             probes.append({"value": value, "meets": True})
@@ -338,9 +421,19 @@ class _Run:
         record = await client.send(probe, index=-1, point=-1, phase="test")
         if record.error is None:
             return
-        url = self.config.url
+        url = client.shown_url
         if record.error_kind == "connect":
             raise ServerError(f"cannot reach the server at {url}: {record.error}")
+        status = record.http_status or 0
+        refused = record.error_kind == "http" and 400 <= status < 500 and status != 429
+        if refused or record.error_kind == "protocol":  # a web page where the API should be?
+            from assay.service_check import auth_headers, not_json_problem
+
+            problem = await not_json_problem(client.url, url, client.body(probe),
+                                             auth_headers(self.config.api_key, self.config.headers),
+                                             http_status=status, refused=refused)
+            if problem is not None:
+                raise ServerError(problem)
         if record.http_status == 404:
             raise ServerError(
                 f"{url} answered HTTP 404: check the URL path (…/v1/completions or …/v1/chat/completions) "
@@ -399,7 +492,11 @@ class _Run:
         def flush_records() -> None:
             nonlocal flush_due
             flush_due = False
-            writer.flush()
+            try:
+                writer.flush()
+            except StorageError:  # a record that cannot be kept: stop the run now (see _stop_on_write_error)
+                if self._sweep_task is not None:
+                    self._sweep_task.cancel()
 
         def finish(record: RequestRecord) -> None:
             nonlocal flush_due
@@ -420,8 +517,17 @@ class _Run:
             return duration_ns is None or time.perf_counter_ns() - loop_start < duration_ns
 
         if config.workers > 1 and phase == "measure":
+            stop = threading.Event()
             with progress:
-                health = await asyncio.to_thread(self._run_point_in_workers, client, spec, requests, finish)
+                relay = asyncio.ensure_future(
+                    asyncio.to_thread(self._run_point_in_workers, client, spec, requests, finish, stop))
+                try:
+                    health = await asyncio.shield(relay)
+                except asyncio.CancelledError:  # interrupted: end the workers, then let their relay finish
+                    stop.set()
+                    with contextlib.suppress(Exception):
+                        await relay
+                    raise
             return records, health
         monitor.start()
         with progress:
@@ -489,8 +595,10 @@ class _Run:
             await asyncio.gather(*in_flight)
 
     def _run_point_in_workers(self, client: OpenAIClient, spec: PointSpec,
-                              requests: Iterator[ChatOrCompletionRequest], finish: Any) -> ClientHealth:
-        """The point's requests, shared out round-robin to ``workers`` processes on one schedule."""
+                              requests: Iterator[ChatOrCompletionRequest], finish: Any,
+                              stop: threading.Event) -> ClientHealth:
+        """The point's requests, shared out round-robin to ``workers`` processes on one schedule
+        (``stop``: the run was interrupted, end the workers now)."""
         from assay.perf.workers import WorkerJob, merge_health, run_jobs, split_evenly
 
         config = self.config
@@ -514,7 +622,7 @@ class _Run:
                       phase="measure", window_ns=None if spec.duration is None else int(spec.duration * 1e9))
             for k in range(workers)
         ]
-        return merge_health(run_jobs(jobs, finish))
+        return merge_health(run_jobs(jobs, finish, stop))
 
     def _take_index(self) -> int:
         index = self.next_index
@@ -533,29 +641,54 @@ class _Progress(LiveBar):
         self.total = total
         self.failed = 0
         self.label = label
+        # Running totals for the interim lines: summing every record so far at each line cost O(n²)
+        # inside the event loop (seconds, and loop lag, at 10,000 requests).
+        self.done = 0
+        self.latency_ns = 0
+        self.ttft_ns = 0
+        self.tokens = 0
+        self.first_start_ns: int | None = None
+        self.last_end_ns: int | None = None
 
     def advance(self, record: RequestRecord, records: list[RequestRecord]) -> None:
+        self.done += 1
         if record.error is not None:
             self.failed += 1
+        else:
+            sent = record.sent_ns or record.start_ns
+            self.latency_ns += record.end_ns - sent
+            self.ttft_ns += (record.first_token_ns or record.end_ns) - sent
+            self.tokens += record.completion_tokens or 0
+        if self.first_start_ns is None or record.start_ns < self.first_start_ns:
+            self.first_start_ns = record.start_ns
+        if self.last_end_ns is None or record.end_ns > self.last_end_ns:
+            self.last_end_ns = record.end_ns
         self.step(failed=self.failed)
         every = self.config.log_every_n_query
-        if every and len(records) % every == 0 and not self.config.quiet:
-            self.console.print(_interim_line(self.label, records, self.total), markup=False, highlight=False)
+        if every and self.done % every == 0 and not self.config.quiet:
+            self.console.print(self.interim_line(), markup=False, highlight=False)
+
+    def interim_line(self) -> str:
+        done, ok = self.done, self.done - self.failed
+        total_text = "?" if self.total is None else str(self.total)
+        if not ok:
+            return f"[{self.label}] {done}/{total_text} done, {done} failed"
+        span = ((self.last_end_ns or 0) - (self.first_start_ns or 0)) / 1e9
+        return (
+            f"[{self.label}] {done}/{total_text} done, {self.failed} failed, avg latency "
+            f"{self.latency_ns / ok / 1e9:.3f} s, avg TTFT {self.ttft_ns / ok / 1e9:.3f} s, "
+            f"{ok / span if span else 0:.2f} req/s, {self.tokens / span if span else 0:.1f} output tok/s"
+        )
 
 
-def _interim_line(label: str, records: list[RequestRecord], total: int | None) -> str:
-    ok = [r for r in records if r.error is None]
-    total_text = "?" if total is None else str(total)
-    if not ok:
-        return f"[{label}] {len(records)}/{total_text} done, {len(records)} failed"
-    latency = sum(r.end_ns - (r.sent_ns or r.start_ns) for r in ok) / len(ok) / 1e9
-    ttft = sum((r.first_token_ns or r.end_ns) - (r.sent_ns or r.start_ns) for r in ok) / len(ok) / 1e9
-    span = (max(r.end_ns for r in records) - min(r.start_ns for r in records)) / 1e9
-    tokens = sum(r.completion_tokens or 0 for r in ok)
-    return (
-        f"[{label}] {len(records)}/{total_text} done, {len(records) - len(ok)} failed, avg latency {latency:.3f} s, "
-        f"avg TTFT {ttft:.3f} s, {len(ok) / span if span else 0:.2f} req/s, {tokens / span if span else 0:.1f} output tok/s"
-    )
+def _mark_failed(run_dir: Path, run: dict[str, Any], writer: RecordWriter, error: StorageError) -> None:
+    """After a write error: close the records (whole lines only) and mark run.json ``failed`` with the
+    reason, if the disk still allows it; ``assay perf report`` rebuilds the summary from the records."""
+    writer.close()
+    run["status"] = "failed"
+    run["error"] = str(error)
+    run["finished_epoch_s"] = time.time()
+    write_json_last_resort(run_dir / RUN_FILE, run)
 
 
 def _first_error(points: list[dict[str, Any]]) -> str:
@@ -573,12 +706,8 @@ def _run_event_loop(coroutine: Any) -> None:
         with frozen_heap():
             asyncio.run(coroutine)
         return
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, frozen_heap():
-            runner.run(coroutine)
-    else:  # pragma: no cover - Python 3.10
-        uvloop.install()
-        asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, frozen_heap():
+        runner.run(coroutine)
 
 
-__all__ = ["PerfResult", "run_perf"]
+__all__ = ["PerfResult", "SuccessRateError", "run_perf"]

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import gc
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,21 +72,81 @@ def frozen_heap() -> Iterator[None]:
 
 @dataclass
 class ClientHealth:
-    """How busy the client itself was during a sweep point."""
+    """How busy the client itself, and the machine around it, were during a sweep point."""
 
     loop_lag_p99_ms: float
     loop_lag_max_ms: float
     cpu_percent: float
     """Client process CPU time over wall time (100 = one core fully busy)."""
+    run_queue_wait_percent: float | None = None
+    """Time the event-loop thread was ready to run but waited for a CPU, over wall time (Linux
+    ``/proc/thread-self/schedstat``; None elsewhere): the share of the lag other load caused."""
+    loop_thread_cpu_percent: float | None = None
+    """CPU time of the event-loop thread alone over wall time (the rest of ``cpu_percent`` is the
+    client's other threads, which hold the loop through the GIL)."""
+    other_cpu_cores: float | None = None
+    """CPU the rest of the machine used meanwhile (all processes but this one, in cores; Linux)."""
+    steal_percent: float | None = None
+    """Share of the machine's CPU time the hypervisor gave to other guests (``/proc/stat`` steal)."""
+    cpu_cores: int | None = None
 
     @property
     def client_bound(self) -> bool:
         """True when the client was busy enough to distort timings of a few milliseconds."""
         return self.loop_lag_p99_ms > 5.0 or self.cpu_percent > 90.0
 
+    @property
+    def lag_cause(self) -> str | None:
+        """Why a client-bound point's loop lagged: ``"client"`` or ``"machine"`` (None: it did not).
+
+        ``"client"`` when the client used half a core or more, or its threads besides the loop's
+        used a tenth of one (they hold the loop through the GIL). Otherwise ``"machine"`` when the
+        loop thread waited for a CPU longer than the client ran and other processes (at least half
+        a core) or the hypervisor (steal >= 5 %) took the CPU: more client processes (--workers)
+        cannot cure that. Anything else is put down to the client.
+        """
+        if not self.client_bound:
+            return None
+        other_threads = (self.cpu_percent - self.loop_thread_cpu_percent
+                         if self.loop_thread_cpu_percent is not None else 0.0)
+        if self.cpu_percent >= 50.0 or other_threads >= 10.0:
+            return "client"
+        others_busy = (self.other_cpu_cores is None or self.other_cpu_cores >= 0.5
+                       or (self.steal_percent or 0.0) >= 5.0)
+        if (self.run_queue_wait_percent is not None and self.run_queue_wait_percent > self.cpu_percent
+                and others_busy):
+            return "machine"
+        return "client"
+
+
+def _machine_cpu_s() -> tuple[float, float, float] | None:
+    """(busy, steal, total) CPU seconds of the whole machine since boot (Linux ``/proc/stat``)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 8:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    hz = float(os.sysconf("SC_CLK_TCK"))
+    busy = user + nice + system + irq + softirq
+    return busy / hz, steal / hz, (busy + idle + iowait + steal) / hz
+
+
+def _thread_schedule_s() -> tuple[float, float] | None:
+    """(on a CPU, waiting on a run queue) seconds of this thread since it started (Linux schedstat)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as schedstat:
+            running_ns, waiting_ns = schedstat.read().split()[:2]
+        return int(running_ns) / 1e9, int(waiting_ns) / 1e9
+    except (OSError, ValueError):
+        return None
+
 
 class LoopMonitor:
-    """Measures event-loop lag (how late a 5 ms timer fires) and the process's CPU time.
+    """Measures event-loop lag (how late a 5 ms timer fires), the process's CPU time, and the
+    machine's other load (run-queue wait of the loop thread, other processes' CPU, steal).
 
     A plain timer callback that re-arms itself: no task, coroutine or future per tick.
     """
@@ -96,6 +157,8 @@ class LoopMonitor:
         self._handle: asyncio.TimerHandle | None = None
         self._cpu0 = 0.0
         self._wall0 = 0.0
+        self._machine0: tuple[float, float, float] | None = None
+        self._thread0: tuple[float, float] | None = None
 
     def _tick(self, due: float) -> None:
         now = time.perf_counter()
@@ -103,6 +166,7 @@ class LoopMonitor:
         self._handle = asyncio.get_running_loop().call_later(self.interval_s, self._tick, now + self.interval_s)
 
     def start(self) -> None:
+        self._machine0, self._thread0 = _machine_cpu_s(), _thread_schedule_s()
         self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
         self._handle = asyncio.get_running_loop().call_later(self.interval_s, self._tick, self._wall0 + self.interval_s)
 
@@ -111,7 +175,17 @@ class LoopMonitor:
             self._handle.cancel()
             self._handle = None
         wall = max(1e-9, time.perf_counter() - self._wall0)
-        cpu = (time.process_time() - self._cpu0) / wall * 100
+        cpu_s = time.process_time() - self._cpu0
+        machine1, thread1 = _machine_cpu_s(), _thread_schedule_s()
         lags = sorted(self.lags_ms) or [0.0]
         p99 = lags[min(len(lags) - 1, int(0.99 * (len(lags) - 1) + 0.5))]
-        return ClientHealth(loop_lag_p99_ms=p99, loop_lag_max_ms=lags[-1], cpu_percent=cpu)
+        health = ClientHealth(loop_lag_p99_ms=p99, loop_lag_max_ms=lags[-1], cpu_percent=cpu_s / wall * 100)
+        if self._thread0 is not None and thread1 is not None:
+            health.loop_thread_cpu_percent = (thread1[0] - self._thread0[0]) / wall * 100
+            health.run_queue_wait_percent = (thread1[1] - self._thread0[1]) / wall * 100
+        if self._machine0 is not None and machine1 is not None:
+            busy, steal, total = (after - before for after, before in zip(machine1, self._machine0))
+            health.other_cpu_cores = max(0.0, busy - cpu_s) / wall
+            health.steal_percent = steal / total * 100 if total > 0 else 0.0
+            health.cpu_cores = os.cpu_count()
+        return health

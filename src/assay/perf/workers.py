@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -52,10 +54,16 @@ def _worker_main(job: WorkerJob, connection: Connection) -> None:
         runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     except ImportError:  # pragma: no cover
         runner = asyncio.Runner()
+    # The parent alone decides when a run stops (Ctrl-C reaches the whole process group): it ends its
+    # workers itself, after the records they sent are kept.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     encode = msgspec.json.Encoder().encode
-    with runner, frozen_heap():
-        health = runner.run(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
-    connection.send_bytes(b"HEALTH" + msgspec.json.encode(asdict(health)))
+    try:
+        with runner, frozen_heap():
+            health = runner.run(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
+        connection.send_bytes(b"HEALTH" + msgspec.json.encode(asdict(health)))
+    except (BrokenPipeError, EOFError):  # the parent is gone: nobody is left to send records to
+        return
     connection.close()
 
 
@@ -116,40 +124,55 @@ async def _work(job: WorkerJob, connection: Connection, emit: Callable[[RequestR
     return await monitor.stop()
 
 
-def run_jobs(jobs: list[WorkerJob], on_record: Callable[[RequestRecord], None]) -> list[ClientHealth]:
-    """Start one process per job, relay records to ``on_record`` as they arrive, return each worker's health."""
+def run_jobs(jobs: list[WorkerJob], on_record: Callable[[RequestRecord], None],
+             stop: threading.Event | None = None) -> list[ClientHealth]:
+    """Start one process per job, relay records to ``on_record`` as they arrive, return each worker's health.
+
+    Setting ``stop`` (the run was interrupted), or an error from ``on_record`` (a record that cannot
+    be written), ends the workers at once: no request is sent after the parent has stopped.
+    """
     context = multiprocessing.get_context("spawn")
     decoder = msgspec.json.Decoder(RequestRecord)
     processes, connections = [], []
-    for job in jobs:
-        parent_end, child_end = context.Pipe(duplex=True)
-        process = context.Process(target=_worker_main, args=(job, child_end), daemon=True)
-        process.start()
-        child_end.close()
-        processes.append(process)
-        connections.append(parent_end)
-    for connection in connections:  # wait until every worker is up, then start them all at once
-        if connection.recv_bytes() != b"READY":
-            raise RuntimeError("a perf worker failed to start")
-    start_ns = time.perf_counter_ns() + 50_000_000
-    for connection in connections:
-        connection.send(start_ns)
     healths: list[ClientHealth] = []
-    open_connections: list[Any] = list(connections)
-    while open_connections:
-        for ready in wait(open_connections):
-            connection = ready  # type: ignore[assignment]
-            try:
-                message = connection.recv_bytes()
-            except EOFError:
-                open_connections.remove(connection)
-                continue
-            if message.startswith(b"HEALTH"):
-                healths.append(ClientHealth(**msgspec.json.decode(message[6:])))
-            else:
-                on_record(decoder.decode(message))
-    for process in processes:
-        process.join()
+    completed = False
+    try:
+        for job in jobs:
+            parent_end, child_end = context.Pipe(duplex=True)
+            process = context.Process(target=_worker_main, args=(job, child_end), daemon=True)
+            process.start()
+            child_end.close()
+            processes.append(process)
+            connections.append(parent_end)
+        for connection in connections:  # wait until every worker is up, then start them all at once
+            if connection.recv_bytes() != b"READY":
+                raise RuntimeError("a perf worker failed to start")
+        start_ns = time.perf_counter_ns() + 50_000_000
+        for connection in connections:
+            connection.send(start_ns)
+        open_connections: list[Any] = list(connections)
+        while open_connections:
+            if stop is not None and stop.is_set():
+                return healths
+            for ready in wait(open_connections, timeout=0.1):
+                connection = ready  # type: ignore[assignment]
+                try:
+                    message = connection.recv_bytes()
+                except EOFError:
+                    open_connections.remove(connection)
+                    continue
+                if message.startswith(b"HEALTH"):
+                    healths.append(ClientHealth(**msgspec.json.decode(message[6:])))
+                else:
+                    on_record(decoder.decode(message))
+        completed = True
+    finally:
+        for process in processes:
+            if not completed and process.is_alive():
+                process.terminate()
+            process.join()
+        for connection in connections:
+            connection.close()
     return healths
 
 
@@ -157,11 +180,20 @@ def merge_health(healths: list[ClientHealth]) -> ClientHealth:
     """The busiest worker's event-loop lag and CPU (each worker is a process of its own)."""
     if not healths:
         return ClientHealth(0.0, 0.0, 0.0)
-    return ClientHealth(
-        loop_lag_p99_ms=max(h.loop_lag_p99_ms for h in healths),
+    busiest = max(healths, key=lambda h: h.loop_lag_p99_ms)
+    merged = ClientHealth(
+        loop_lag_p99_ms=busiest.loop_lag_p99_ms,
         loop_lag_max_ms=max(h.loop_lag_max_ms for h in healths),
         cpu_percent=max(h.cpu_percent for h in healths),
+        run_queue_wait_percent=busiest.run_queue_wait_percent, steal_percent=busiest.steal_percent,
+        loop_thread_cpu_percent=max((h.loop_thread_cpu_percent for h in healths
+                                     if h.loop_thread_cpu_percent is not None), default=None),
+        cpu_cores=busiest.cpu_cores,
     )
+    seen = [h.other_cpu_cores + h.cpu_percent / 100 for h in healths if h.other_cpu_cores is not None]
+    if seen:  # what each worker saw as "other" holds its sibling workers: those are the client's own load
+        merged.other_cpu_cores = max(0.0, sum(seen) / len(seen) - sum(h.cpu_percent for h in healths) / 100)
+    return merged
 
 
 __all__ = ["WorkerJob", "merge_health", "run_jobs", "split_evenly"]

@@ -12,20 +12,26 @@ Perf run layout (``docs/run-directory.md`` documents it for users)::
 
 A reader never trusts that a run finished: a ``running`` run whose pid is gone reads as
 ``interrupted``, and a torn last line of ``requests.jsonl`` is skipped and counted.
+
+A writer never carries on past a write error: every one becomes a :class:`StorageError`
+(``cannot write <path>: <reason>``) that stops the run, and a record file is cut back to its
+last whole line first, so what was written before stays readable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import msgspec
 
 from assay.client.records import RECORD_SCHEMA_VERSION, RequestRecord
-from assay.errors import AssayError
+from assay.errors import AssayError, StorageError
 
 RUN_FILE = "run.json"
 RECORDS_FILE = "requests.jsonl"
@@ -33,19 +39,70 @@ SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.txt"
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that a reader sees the old file or the new one, never half of one."""
+def write_bytes_atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write a file so that a reader sees the old one or the new one, never half of one.
+
+    A write error (disk full, read-only, I/O error) raises :class:`StorageError` naming ``path``
+    and leaves no staging file behind to hold the space.
+    """
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(staging, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staging, path)
+    try:
+        with open(staging, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staging, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            staging.unlink()
+        raise StorageError(path, exc) from None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON atomically (see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, [_json_text(data)])
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, [text.encode("utf-8")])
+
+
+def write_json_last_resort(path: Path, data: Any) -> bool:
+    """Write JSON atomically, or failing that (a full disk) in place where that needs no new space.
+
+    Used to mark a run ``failed`` after a write error: the in-place rewrite is tried only when the
+    new text fits in the space the old file already holds, so it cannot fail half-way for want of
+    space. Returns whether the file was written; never raises.
+    """
+    try:
+        write_json_atomic(path, data)
+        return True
+    except StorageError:
+        pass
+    text = _json_text(data)
+    try:
+        with open(path, "r+b") as handle:
+            allocated = os.fstat(handle.fileno()).st_blocks * 512
+            if len(text) > allocated:
+                return False
+            handle.write(text)
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+        return True
+    except OSError:
+        return False
+
+
+def _json_text(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
 def new_run_path(outputs_dir: str | os.PathLike[str], name: str) -> Path:
-    """``<outputs_dir>/<timestamp>/<name>``, made unique if that exists already."""
+    """``<outputs_dir>/<timestamp>/<name>``, made unique if that exists already (:class:`StorageError` if
+    it cannot be made)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "run"
     stamp = time.strftime("%Y%m%d_%H%M%S")
     base = Path(outputs_dir) / stamp / safe
@@ -53,36 +110,126 @@ def new_run_path(outputs_dir: str | os.PathLike[str], name: str) -> Path:
     while path.exists():
         n += 1
         path = base.with_name(f"{safe}-{n}")
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise StorageError(exc.filename or path, exc) from None
     return path
 
 
-class RecordWriter:
-    """Appends records as JSON lines; each line is flushed to the OS as it is written, or at the
-    caller's :meth:`flush` (one system call for the records that ended together)."""
+class LineAppender:
+    """A file that only grows, by whole lines (a JSONL journal), and never carries on past a write error.
+
+    A write that fails (disk full, I/O error, read-only, a file-size limit) is cut back to the last
+    whole line that reached the file, so every line written before stays readable, and raises
+    :class:`StorageError`; every later call raises the same error.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # A large buffer, so that only flush() makes system calls.
-        self._handle: IO[bytes] = open(path, "ab", buffering=1 << 20)  # noqa: SIM115 - closed in close()
-        self._encode = msgspec.json.Encoder().encode
-        self.count = 0
+        self.lines = 0
+        """Whole lines this appender has written."""
+        self.failure: StorageError | None = None
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            self._size = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise StorageError(path, exc) from None
 
-    def write(self, record: RequestRecord, *, flush: bool = True) -> None:
-        self._handle.write(self._encode(record) + b"\n")
-        if flush:
-            self._handle.flush()
-        self.count += 1
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
 
-    def flush(self) -> None:
-        if not self._handle.closed:
-            self._handle.flush()
+    def append(self, data: bytes) -> None:
+        """Write ``data`` (whole lines, each ending in a newline) to the OS: it survives ``kill -9``."""
+        if self.failure is not None:
+            raise self.failure
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:
+            kept = data.rfind(b"\n", 0, written) + 1
+            if kept < written:  # never leave half a line
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._size + kept)
+            self._size += kept
+            self.lines += data.count(b"\n", 0, kept)
+            self.failure = StorageError(self.path, exc)
+            raise self.failure from None
+        self._size += written
+        self.lines += data.count(b"\n")
+
+    def sync(self) -> None:
+        """Put what was written on the disk: it survives a crash of the machine."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self.failure = StorageError(self.path, exc)
+            raise self.failure from None
 
     def close(self) -> None:
-        if not self._handle.closed:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
+        """Sync and close; after a write error, only close (never raises then)."""
+        if self._fd < 0:
+            return
+        try:
+            if self.failure is None:
+                self.sync()
+        finally:
+            fd, self._fd = self._fd, -1
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class RecordWriter:
+    """Appends records as JSON lines (a :class:`LineAppender`: whole lines only, stops at a write error).
+
+    Each line reaches the OS as it is written, or at the caller's :meth:`flush` (one system call
+    for the records that ended together).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = LineAppender(path)
+        self._pending = bytearray()
+        self._encode = msgspec.json.Encoder().encode
+
+    @property
+    def failure(self) -> StorageError | None:
+        """The write error that stopped this writer, if one did."""
+        return self._file.failure
+
+    @property
+    def count(self) -> int:
+        """Records written (in the OS, or pending the next flush)."""
+        return self._file.lines + self._pending.count(b"\n")
+
+    def write(self, record: RequestRecord, *, flush: bool = True) -> None:
+        if self._file.failure is not None:
+            raise self._file.failure
+        self._pending += self._encode(record)
+        self._pending += b"\n"
+        if flush:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._file.failure is not None:
+            raise self._file.failure
+        if not self._pending or self._file.closed:
+            return
+        data = bytes(self._pending)
+        self._pending.clear()
+        self._file.append(data)
+
+    def close(self) -> None:
+        """Flush, sync to disk and close; after a write error, only close (never raises then)."""
+        try:
+            if self._file.failure is None:
+                self.flush()
+        finally:
+            self._file.close()
 
 
 def read_records(path: Path) -> tuple[list[RequestRecord], int]:

@@ -54,6 +54,10 @@ class Benchmark:
     metrics: ClassVar[tuple[str, ...]] = ("AveragePass@1",)
     """The first is the primary score (``Verdict.score``); the others come from ``Verdict.scores``."""
     prompt_template: ClassVar[str] = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+    official_template: ClassVar[str | None] = None
+    """The benchmark's reference prompt, sent with ``prompt_style="official"``; None: the default is it."""
+    keeps_indentation: ClassVar[bool] = False
+    """True: the answer is judged with the indentation its first line had (code answered as a body)."""
     local_files: ClassVar[tuple[str, ...]] = ("{subset}.jsonl", "{split}.jsonl", "{config}/{split}.jsonl", "{split}-*.parquet")
     """Where the rows sit in a local folder, tried in order ({subset}, {split}, {config} filled in)."""
 
@@ -76,11 +80,18 @@ class Benchmark:
                 return str(row[key])
         return f"{subset}/{index}"
 
+    def template_for(self, template: str | None, style: str) -> str:
+        """The prompt template: the user's, else the official one when asked for, else assay's default."""
+        if template:
+            return template
+        return self.official_template if style == "official" and self.official_template else self.prompt_template
+
     def to_sample(
-        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]]
+        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]],
+        style: str = "default",
     ) -> Sample:
         question = self.question(row)
-        prompt = (template or self.prompt_template).format(question=question)
+        prompt = self.template_for(template, style).format(question=question)
         if few_shot:
             prompt = self.few_shot_prefix(few_shot) + prompt
         return Sample(
@@ -103,6 +114,10 @@ class Benchmark:
     def few_shot_prefix(self, examples: list[dict[str, Any]]) -> str:
         return "".join(f"{self.question(e)}\n{self.gold(e)}\n\n" for e in examples)
 
+    final_answer_methods: ClassVar[tuple[str, ...]] = ("boxed", "phrase", "answer-line", "hashes")
+    """Extraction methods that find a stated final answer; any other (a fallback) does not count in a
+    response cut off by the length limit."""
+
     def extract(self, answer_text: str) -> tuple[str | None, str]:
         """(answer, method) from the answer part of a response (reasoning already removed)."""
         from assay.eval.scoring import extract_final_answer
@@ -116,10 +131,23 @@ class Benchmark:
         (``checker`` is a :class:`~assay.eval.scoring.MathChecker`). A response with no answer
         that hit the length limit is ``truncated``.
         """
-        extracted, how = self.extract(answer_text) if answer_text else (None, "none")
+        extracted, how = self.extract(answer_text) if answer_text.strip() else (None, "no-answer")
         if extracted is None:
             return Verdict("truncated" if finish_reason == "length" else "wrong", 0.0, None, how)
+        if finish_reason == "length" and how not in self.final_answer_methods:
+            # Cut off before any final-answer marker: whatever a fallback found is not an answer.
+            return Verdict("truncated", 0.0, extracted, f"{how}/cut-off")
         equal, check = await checker.equivalent_async(sample.gold, extracted)
+        if not equal and how == "boxed":
+            # "the roots are \boxed{3} and \boxed{5}" for "3, 5": the boxes of the final paragraph together.
+            from assay.eval.scoring.extract import final_boxes
+
+            boxes = final_boxes(answer_text)
+            if len(boxes) > 1 and len(boxes) == len(sample.gold.split(",")):
+                joined = ", ".join(boxes)
+                equal, check = await checker.equivalent_async(sample.gold, joined)
+                if equal:
+                    extracted, how = joined, "boxes"
         if not equal and getattr(checker, "strategy", "auto") == "llm_recall" and checker.llm is not None:
             # A second opinion on what the rules rejected: the judge may only turn wrong into correct.
             opinion = await checker.llm.judge(sample.question, sample.gold, answer_text)

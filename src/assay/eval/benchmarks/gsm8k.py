@@ -34,13 +34,11 @@ class GSM8K(Benchmark):
 
         answer, method = extract_final_answer(answer_text)
         if answer is not None:
+            if method in ("phrase", "answer-line", "hashes"):  # "The answer is 18 dollars." -> 18
+                answer = last_number(answer) or answer
             return answer, method
-        if "####" in answer_text:
-            number = last_number(answer_text.split("####")[-1])
-            if number is not None:
-                return number, "hashes"
-        number = last_number(answer_text)
-        return (number, "last-number") if number is not None else (None, "none")
+        number = last_number(answer_text)  # a fallback: not an answer when the response was cut off
+        return (number, "last-number") if number is not None else (None, "no-answer")
 
 
 BENCHMARK = GSM8K()

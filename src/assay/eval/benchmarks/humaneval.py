@@ -1,11 +1,12 @@
 """HumanEval: 164 Python functions to complete, judged by running their unit tests in a sandbox.
 
 The prompt shows the function's signature and docstring and asks for the whole function in a
-```` ```python ```` block. Judging takes the last ```` ```python ```` (else the last ```` ``` ````)
-block of the answer, or the raw text if it has none. If that code defines the entry point
-(``def <entry_point>(``), it is used as the function, after the lines of the original prompt
-before the ``def`` (its imports and helper functions); otherwise it is taken as the body that
-continues the prompt. The program is that code, the problem's ``check`` function and
+```` ```python ```` block (``prompt_style="official"``: the bare prompt, completed). Judging reads
+the answer with its first line's indentation kept and takes the fenced block that defines the
+entry point, else the last ```` ```python ```` (else ```` ``` ````) block, else the raw text. If that
+code defines the entry point (``def <entry_point>(``), it is used as the function, after the
+lines of the original prompt before the ``def`` (its imports and helper functions); otherwise it
+is the body that continues the prompt, as the original harness joins them. The program is that code, the problem's ``check`` function and
 ``check(<entry_point>)``, run by :func:`assay.eval.sandbox.run_python` (time and memory limits,
 no network, a throw-away directory). Each generation scores 1 or 0; ``AveragePass@1`` and
 ``pass@k`` come from ``repeats``.
@@ -24,9 +25,15 @@ _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.S)
 _OPEN_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n", re.I)
 
 
-def extract_code(text: str) -> tuple[str, str]:
-    """(code, how): the last python block, else the last fenced block, else an unclosed block, else the text."""
+def extract_code(text: str, entry_point: str | None = None) -> tuple[str, str]:
+    """(code, how): the last block that defines the entry point, else the last python block, else the
+    last fenced block, else an unclosed block, else the text as it stands (a completion-style body)."""
     blocks = _FENCE.findall(text)
+    if entry_point:
+        defines = re.compile(rf"^[ \t]*def\s+{re.escape(entry_point)}\s*\(", re.M)
+        defining = [body for _lang, body in blocks if defines.search(body)]
+        if defining:  # the function, not a usage example shown after it
+            return defining[-1], "fenced-function"
     python = [body for lang, body in blocks if lang.lower() in ("python", "python3", "py")]
     if python:
         return python[-1], "fenced-python"
@@ -38,8 +45,37 @@ def extract_code(text: str) -> tuple[str, str]:
     return text, "raw"
 
 
+def _compiles(source: str) -> bool:
+    try:
+        compile(source, "<answer>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _body_candidates(code: str) -> list[str]:
+    """A function body as sent, then repaired: a first line that lost its indentation, or a body at column 0."""
+    candidates = [code]
+    lines = code.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return candidates
+    indents = [len(line) - len(line.lstrip()) for line in lines[first + 1:] if line.strip()]
+    if not lines[first][:1].isspace():
+        later = min((n for n in indents if n > 0), default=4)
+        candidates.append("\n".join([*lines[:first], " " * later + lines[first], *lines[first + 1:]]))
+        candidates.append(textwrap.indent(code, "    "))
+    return candidates
+
+
 def build_program(prompt: str, code: str, entry_point: str, test: str) -> str:
-    """The program run in the sandbox for one answer."""
+    """The program run in the sandbox for one answer.
+
+    Code defining the entry point replaces the prompt's function (the prompt's imports and helpers
+    before it are kept). Anything else is a body joined to the prompt, as the original harness
+    does (``prompt + completion``); a body that lost its indentation is re-indented when that is
+    what makes it compile.
+    """
     defines = re.compile(rf"^def\s+{re.escape(entry_point)}\s*\(", re.M)
     if not defines.search(code) and defines.search(textwrap.dedent(code)):
         code = textwrap.dedent(code)
@@ -48,7 +84,8 @@ def build_program(prompt: str, code: str, entry_point: str, test: str) -> str:
         preamble = prompt[: found.start()] if found else ""
         solution = preamble + "\n" + code
     else:
-        solution = prompt + code
+        candidates = [prompt + body for body in _body_candidates(code)]
+        solution = next((c for c in candidates if _compiles(c)), candidates[0])
     return f"{solution}\n\n{test}\n\ncheck({entry_point})\n"
 
 
@@ -64,6 +101,9 @@ class HumanEval(Benchmark):
         "Complete the following Python function. Return the whole function in a ```python code block.\n\n"
         "```python\n{question}```"
     )
+    # The Codex paper's set-up: the prompt itself, continued by the model (completion style).
+    official_template = "{question}"
+    keeps_indentation = True
     timeout_s: float = 10.0
     memory_mb: int = 1024
 
@@ -77,9 +117,10 @@ class HumanEval(Benchmark):
         return str(row["task_id"])
 
     def to_sample(
-        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]]
+        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]],
+        style: str = "default",
     ) -> Sample:
-        sample = super().to_sample(row, index, subset, template, few_shot)
+        sample = super().to_sample(row, index, subset, template, few_shot, style)
         meta = {"task_id": str(row["task_id"]), "prompt": str(row["prompt"]), "test": str(row["test"]),
                 "entry_point": str(row["entry_point"])}
         return dataclasses.replace(sample, meta=meta)
@@ -87,7 +128,7 @@ class HumanEval(Benchmark):
     async def judge(self, sample: Sample, answer_text: str, *, finish_reason: str | None, checker: Any) -> Verdict:
         from assay.eval.sandbox import run_python
 
-        code, _how = extract_code(answer_text) if answer_text.strip() else ("", "none")
+        code, _how = extract_code(answer_text, sample.meta["entry_point"]) if answer_text.strip() else ("", "none")
         if not code.strip():
             return Verdict("truncated" if finish_reason == "length" else "wrong", 0.0, None, "none")
         meta = sample.meta

@@ -36,7 +36,8 @@ class IFEval(Benchmark):
         return str(key) if key not in (None, "") else f"{subset}/{index}"
 
     def to_sample(
-        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]]
+        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]],
+        style: str = "default",
     ) -> Sample:
         from assay.errors import DatasetError
         from assay.eval.ifeval import clean_kwargs, validate

@@ -44,6 +44,21 @@ class MMLU(MultipleChoiceBenchmark):
     local_files = ("{subset}.jsonl", "{subset}/{split}.jsonl", "{subset}/{split}-*.parquet",
                    "data/{subset}/{split}-*.parquet", "{subset}_{split}.csv", "{split}/{subset}_{split}.csv")
 
+    # Hendrycks et al.'s evaluation format: header, examples "question / A. … / Answer: X", then the question.
+    official_template = (
+        "The following are multiple choice questions (with answers) about {subject}.\n\n"
+        "{examples}{question}\n{options}\nAnswer:"
+    )
+    official_option_format = "{letter}. {option}"
+
+    def official_few_shot_prefix(self, examples: list[dict[str, Any]]) -> str:
+        parts = []
+        for example in examples:
+            options, correct = self.options(example)
+            shown = "\n".join(f"{LETTERS[i]}. {option}" for i, option in enumerate(options))
+            parts.append(f"{self.question(example)}\n{shown}\nAnswer: {LETTERS[correct]}\n\n")
+        return "".join(parts)
+
     def category_of(self, subset: str) -> str:
         return CATEGORY.get(subset, "Other")
 

@@ -1,4 +1,8 @@
-"""MMLU-Pro: 12,032 ten-option questions in 14 categories; zero-shot or 5-shot chain of thought."""
+"""MMLU-Pro: 12,032 ten-option questions in 14 categories; zero-shot or 5-shot chain of thought.
+
+The key is the row's ``answer`` letter, as TIGER-Lab and EvalScope score it: one test row
+(question 3983) has an ``answer_index`` that points elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,14 @@ class MMLUPro(MultipleChoiceBenchmark):
         'then finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n'
         "Question: {question}\nOptions:\n{options}\nAnswer: Let's think step by step."
     )
+    # TIGER-Lab's evaluate_from_api.py (TIGER-AI-Lab/MMLU-Pro@f418b11): the header first, then the
+    # examples, options as "A. …" after "Options: ", "N/A" padding options dropped.
+    official_template = (
+        "The following are multiple choice questions (with answers) about {subject}. Think step by step and then "
+        'output the answer in the format of "The answer is (X)" at the end.\n\n'
+        "{examples}Question: {question}\nOptions: {options}\nAnswer: Let's think step by step.\n\n"
+    )
+    official_option_format = "{letter}. {option}"
 
     def subset_of(self, row: dict[str, Any]) -> str:
         return str(row["category"])
@@ -34,7 +46,24 @@ class MMLUPro(MultipleChoiceBenchmark):
         options = row["options"]
         if isinstance(options, str):  # some exports store the list as its Python text
             options = ast.literal_eval(options)
-        return [str(o) for o in options], int(row["answer_index"])
+        answer = str(row.get("answer") or "").strip()
+        index = LETTERS.index(answer) if len(answer) == 1 and answer in LETTERS else int(row["answer_index"])
+        return [str(o) for o in options], index
+
+    def official_options(self, row: dict[str, Any]) -> tuple[list[str], int]:
+        options, correct = self.options(row)
+        kept = [i for i, option in enumerate(options) if option != "N/A" or i == correct]
+        return [options[i] for i in kept], kept.index(correct)
+
+    def official_few_shot_prefix(self, examples: list[dict[str, Any]]) -> str:
+        parts = []
+        for example in examples:
+            options, _ = self.official_options(example)
+            cot = str(example.get("cot_content") or "") or "Let's think step by step."
+            cot = cot[3:] if cot.startswith("A: ") else cot
+            shown = "".join(f"{LETTERS[i]}. {option}\n" for i, option in enumerate(options))
+            parts.append(f"Question: {example['question']}\nOptions: {shown}Answer: {cot}\n\n")
+        return "".join(parts)
 
     def sample_id(self, row: dict[str, Any], index: int, subset: str) -> str:
         return str(row.get("question_id", f"{subset}/{index}"))

@@ -7,7 +7,10 @@ never closed means the whole text is reasoning, and there is no answer.
 Extraction order for math (documented in docs/eval.md):
   1. the last ``\\boxed{…}`` (or ``\\fbox{…}``), braces balanced;
   2. the last "final answer is X" / "answer: X" phrase, up to the end of its sentence;
-  3. benchmark-specific fallbacks (GSM8K: ``#### X``, then the last number).
+  3. an ``Answer: X`` line;
+  4. a GSM8K-style ``#### X`` line;
+  5. benchmark-specific fallbacks (GSM8K: the last number, never for a cut-off answer).
+A marker with nothing after it ("the Answer is.") is no answer, not an empty one.
 """
 
 from __future__ import annotations
@@ -20,30 +23,20 @@ _FINAL_PHRASE = re.compile(
     r"(?:final\s+answer|the\s+answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.$|\n|$)", re.IGNORECASE
 )
 _ANSWER_LINE = re.compile(r"^\s*\**answer\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_HASHES_LINE = re.compile(r"^[ \t]*####[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
 def split_reasoning(text: str, reasoning_content: str | None = None) -> tuple[str | None, str, bool]:
-    """(reasoning, answer_text, unclosed_think) of one response.
+    """(reasoning, answer_text, unclosed) of one response: see :func:`assay.client.channels.split_channels`.
 
-    ``reasoning_content`` from the server is reasoning as it stands. In the text, everything
-    up to the last ``</think>`` is reasoning; an opened but never closed ``<think>`` makes
-    the rest of the text reasoning too (the model was cut off or never finished thinking).
+    ``<think>…</think>`` and gpt-oss harmony channels (analysis/commentary are reasoning, final is
+    the answer) are split alike; ``unclosed`` (reasoning never closed, or harmony with no final
+    channel) means there is no answer to judge.
     """
-    reasoning_parts = [reasoning_content] if reasoning_content else []
-    answer = text or ""
-    closes = list(_THINK_CLOSE.finditer(answer))
-    if closes:
-        last = closes[-1]
-        inner = _THINK_OPEN.sub("", answer[: last.start()], count=1)
-        reasoning_parts.append(inner.strip())
-        answer = answer[last.end():]
-        return "\n".join(p for p in reasoning_parts if p) or None, answer.strip(), False
-    opened = _THINK_OPEN.search(answer)
-    if opened:
-        reasoning_parts.append(answer[opened.end():].strip())
-        return "\n".join(p for p in reasoning_parts if p) or None, answer[: opened.start()].strip(), True
-    return "\n".join(reasoning_parts) or None, answer.strip(), False
+    from assay.client.channels import split_channels
+
+    return split_channels(text, reasoning_content)
 
 
 def extract_boxed(text: str) -> str | None:
@@ -66,17 +59,32 @@ def extract_boxed(text: str) -> str | None:
 
 
 def extract_final_answer(text: str) -> tuple[str | None, str]:
-    """(answer, method): the last boxed answer, else the last 'final answer is' phrase."""
+    """(answer, method): the last boxed answer, else the last 'final answer is' phrase, an
+    ``Answer:`` line or a ``####`` line; (None, "no-answer") when none says anything."""
     boxed = extract_boxed(text)
-    if boxed is not None:
+    if boxed:
         return boxed, "boxed"
-    phrases = _FINAL_PHRASE.findall(text)
-    if phrases:
-        return _strip_wrappers(phrases[-1]), "phrase"
-    lines = _ANSWER_LINE.findall(text)
-    if lines:
-        return _strip_wrappers(lines[-1]), "answer-line"
-    return None, "none"
+    for method, pattern in (("phrase", _FINAL_PHRASE), ("answer-line", _ANSWER_LINE), ("hashes", _HASHES_LINE)):
+        found = [value for value in (_strip_wrappers(v) for v in pattern.findall(text)) if value]
+        if found:
+            return found[-1], method
+    return None, "no-answer"
+
+
+def final_boxes(text: str) -> list[str]:
+    """Every ``\\boxed{…}`` of the paragraph that holds the last one ("\\boxed{3} and \\boxed{5}")."""
+    boxes: list[tuple[int, str]] = []
+    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0 and text[match.end(): i - 1].strip():
+            boxes.append((match.start(), text[match.end(): i - 1].strip()))
+    if not boxes:
+        return []
+    paragraph_start = text.rfind("\n\n", 0, boxes[-1][0])
+    return [content for start, content in boxes if start > paragraph_start]
 
 
 def last_number(text: str) -> str | None:
@@ -92,3 +100,20 @@ def _strip_wrappers(value: str) -> str:
     if value.startswith("$") and value.endswith("$") and len(value) > 1:
         value = value.strip("$").strip()
     return value.rstrip(".").strip()
+
+
+def restore_indentation(response: str, answer_text: str) -> str:
+    """``answer_text`` with the spaces that began its first line in ``response`` put back.
+
+    Reasoning removal strips the answer; code answered as a bare function body (completion
+    style) needs its first line's indentation, so code benchmarks take it from the raw text.
+    """
+    if not answer_text:
+        return answer_text
+    at = response.rfind(answer_text)
+    if at < 0:
+        return answer_text
+    start = at
+    while start > 0 and response[start - 1] in " \t":
+        start -= 1
+    return response[start:at] + answer_text

@@ -10,6 +10,7 @@ expression cannot hang a run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -21,6 +22,7 @@ _SPACES = re.compile(r"\s+|\\[,;:! ]|\\quad|\\qquad")
 def normalize_simple(answer: str) -> str:
     """A canonical form for plain answers; math-verify handles the rest."""
     value = answer.strip().strip("$").strip()
+    value = value.replace("\\$", "")  # a currency sign is not part of the value: \$18.00 = 18
     value = _TEXT.sub(r"\1", value)
     value = _SPACES.sub("", value)
     value = value.replace("\\%", "").replace("%", "").replace("^\\circ", "").replace("^{\\circ}", "")
@@ -35,8 +37,17 @@ def normalize_simple(answer: str) -> str:
     return value
 
 
+def _drop_timeout_notice(record: logging.LogRecord) -> bool:
+    # math-verify warns once per process that its own timeout is off: the pool's timeout is on.
+    return not str(record.msg).startswith("Timeout is disabled")
+
+
 def _verify_in_worker(gold: str, predicted: str) -> bool:
     """Runs in a worker process: math-verify without its signal-based timeouts."""
+    for name in ("math_verify.grader", "math_verify.parser"):
+        logger = logging.getLogger(name)
+        if _drop_timeout_notice not in logger.filters:
+            logger.addFilter(_drop_timeout_notice)
     from math_verify import parse, verify
 
     gold_parsed = parse(_as_latex(gold), parsing_timeout=None)  # type: ignore[arg-type]
