@@ -160,10 +160,12 @@ def test_sigterm_mid_run_counts_aborted_streams_as_failures(smollm2_hf_dir, tmp_
     assert len(cut) >= 8, "SIGTERM came after the streams had ended"
     for record in cut:  # streams vLLM ended early: failures, whatever the status line said
         assert record.error is not None, (record.finish_reason, record.completion_tokens)
+        # vLLM 0.32 ends them in one of three ways, a race in its shutdown: finish_reason "abort",
+        # an error event ("EngineCore encountered an issue"), or nothing more until the read timeout.
         if record.finish_reason == "abort":
-            assert "abort" in record.error
+            assert "abort" in record.error and record.error_kind == "aborted", record.error
         else:
-            assert record.error_kind == "timeout" and record.finish_reason is None, record.error
+            assert record.error_kind in ("stream", "timeout") and record.finish_reason is None, record.error
     succeeded = [r for r in records if r.error is None]
     for record in succeeded:
         assert record.completion_tokens == max_tokens and record.finish_reason == "length"
