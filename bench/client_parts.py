@@ -10,7 +10,7 @@ The variants (taken in turn, `--runs` times each, so that the machine's drift hi
 
 - `full`: assay as shipped;
 - `no events`: each read is still decoded by msgspec, but the event is not looked at (only its time
-  is kept): what `_StreamState.on_event`'s bookkeeping costs;
+  is kept): what `StreamState.on_event`'s bookkeeping costs;
 - `no decoding`: a read's body is not decoded at all (only its time is kept): what the SSE/JSON
   path costs in all (split, msgspec, bookkeeping). What is left is the transport (kernel, uvloop,
   httptools, one Python callback per read) and the per-request work.
@@ -32,11 +32,11 @@ from collections.abc import Callable
 from typing import Any
 
 from assay import PerfConfig, run_perf
-from assay.client import openai
+from assay.client import sse
 from assay.engines.sim import SimServer, SimSettings
 from assay.errors import ServerError
 
-State = openai._StreamState
+State = sse.StreamState
 
 
 def _cpu_s() -> float:

@@ -8,8 +8,8 @@ Each response is the byte-exact HTTP/1.1 stream a vLLM server sends (status line
 chunked-transfer frame per SSE event, then ``[DONE]`` and the terminating frame), shaped like vLLM's
 ``/v1/completions`` and ``/v1/chat/completions`` events. :class:`OpenAIClient.send` runs for real: the
 request is built and encoded, the pool hands it to a connection whose transport, instead of a socket,
-feeds the recorded reads to ``data_received`` (one read per frame, as a token stream arrives), and the
-record is made. What is left out is exactly what the kernel and the event loop's polling cost.
+feeds the recorded reads to ``data_received`` (one read per frame, as a token stream arrives), the
+response is made, and perf's record is made from it (:class:`assay.perf.records.RecordMaker`). What is left out is exactly what the kernel and the event loop's polling cost.
 
 This is a diagnostic for assay's hot path, not a comparison: the side-by-side numbers with EvalScope
 are in ``bench/perf_client.py``. CPU time on a shared virtual machine is noisy, so each figure is the
@@ -28,6 +28,7 @@ from typing import Any
 
 from assay.client import transport
 from assay.client.openai import ChatOrCompletionRequest, OpenAIClient
+from assay.perf.records import RecordMaker
 
 HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
         b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n")
@@ -91,12 +92,13 @@ async def replay(kind: str, tokens: int, responses: int) -> float:
         pool._all.add(connection)
         pool._idle[key] = [connection]
         request = ChatOrCompletionRequest(prompt="hello " * 32, max_tokens=tokens)
-        record = await client.send(request)
+        records = RecordMaker(time.perf_counter_ns(), time.time_ns())
+        record = records.record(await client.send(request), request, index=0, point=0, phase="measure", concurrency=1)
         if record.error is not None or record.completion_tokens != tokens or len(record.chunk_times_us) != tokens:
             raise SystemExit(f"replay is broken: {record.error or record}")
         started = time.process_time()
-        for _ in range(responses):
-            await client.send(request)
+        for index in range(responses):
+            records.record(await client.send(request), request, index=index, point=0, phase="measure", concurrency=1)
         return time.process_time() - started
 
 

@@ -30,10 +30,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 say "Python $version: the event loop, client, simulator, workers, journal and scoring tests"
-# What depends on the interpreter: asyncio (Runner, loops, signals), multiprocessing workers, the
-# transport, msgspec records, resume and full-disk handling, and the scorers. No engine, no browser.
+# What depends on the interpreter: asyncio (Runner, loops, signals), the send loop, multiprocessing workers,
+# the transport, msgspec records and the run format, resume and full-disk handling, and the scorers. No engine, no browser.
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
-    tests/test_python_version.py tests/test_transport.py tests/test_client_stream.py tests/test_stream_decoding.py \
-    tests/client tests/perf/test_sim_faults.py tests/perf/test_workers.py tests/perf/test_report_rebuild.py \
+    tests/test_python_version.py tests/test_aio.py tests/client tests/store tests/perf/test_load.py \
+    tests/perf/test_sim_faults.py tests/perf/test_workers.py tests/perf/test_report_rebuild.py \
     tests/reliability/test_exit_codes.py tests/eval/test_resume_identity.py tests/eval/test_scoring.py \
     tests/eval/test_choice.py

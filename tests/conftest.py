@@ -80,3 +80,18 @@ def vllm_server(smollm2_hf_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     with VllmServer(smollm2_hf_dir, alias="SmolLM2-135M-Instruct", parallel=8, max_model_len=4096,
                     log_path=log) as server:
         yield server
+
+
+_ENGINE_FIXTURES = {"tiny_server", "small_context_server"}
+_VLLM_FIXTURES = {"vllm_server", "smollm2_hf_dir"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a real engine is marked ``engine`` (and ``vllm``) by the fixtures it uses, wherever
+    it lives, so that ``pytest -m "not engine and not slow"`` never waits for one."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & (_ENGINE_FIXTURES | _VLLM_FIXTURES):
+            item.add_marker(pytest.mark.engine)
+        if used & _VLLM_FIXTURES:
+            item.add_marker(pytest.mark.vllm)

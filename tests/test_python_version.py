@@ -61,6 +61,7 @@ def _run(python: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([python, *args], capture_output=True, text=True, timeout=60, env=env, cwd=REPO)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("-m", "assay", "perf", "--help"), ("-c", "import assay")])
 def test_an_older_python_stops_with_one_line(args):
     python = _older_interpreter()

@@ -7,9 +7,8 @@ Every error a user can cause ends as one line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from assay import __version__
@@ -21,37 +20,30 @@ EXIT_TERMINATED = 143
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (no usage dump) and exit code 2."""
+    """argparse, but a usage error is one line (no usage dump) and exit code 2.
+
+    ``arguments`` adds the parser's arguments when it first parses: a subcommand whose arguments
+    are built from a config's fields (importing it) costs nothing unless that subcommand runs, so
+    ``assay --help`` stays instant.
+    """
+
+    def __init__(self, *args: Any, arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._arguments = arguments
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.add_arguments()
+        return super().parse_known_args(args, namespace)
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg} at character {exc.pos}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"must be a JSON object like '{{\"ignore_eos\": true}}', got {text!r}")
-    return value
-
-
-def _header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep:
-        name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"headers are NAME=VALUE pairs, got {text!r}")
-    return name.strip(), value.strip()
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    return value
+    def add_arguments(self) -> None:
+        """Add the arguments given as ``arguments`` (once)."""
+        if self._arguments is not None:
+            arguments, self._arguments = self._arguments, None
+            arguments(self)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,42 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"assay {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    perf = commands.add_parser(
-        "perf",
+    commands.add_parser(
+        "perf", arguments=_add_perf_arguments,
         help="load/speed test of an OpenAI-compatible server (EvalScope-compatible arguments)",
         description="Load test an OpenAI-compatible endpoint. `assay perf report RUN_DIR` re-prints a stored run.",
     )
-    _add_perf_arguments(perf)
 
-    evaluate = commands.add_parser(
-        "eval",
+    commands.add_parser(
+        "eval", arguments=_add_eval_arguments,
         help="benchmark accuracy through a model service (EvalScope TaskConfig fields as flags)",
-        description="Evaluate a model behind an OpenAI-compatible service. `--rescore RUN_DIR` re-judges a stored run.",
+        description="Evaluate a model behind an OpenAI-compatible service. `--rescore RUN_DIR` re-judges a stored run; "
+                    "`assay eval compare RUN_A RUN_B` compares two runs of the same samples.",
     )
-    _add_eval_arguments(evaluate)
 
-    sim = commands.add_parser("sim", help="a simulated OpenAI-compatible engine with exact, recorded timings")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=8000)
-    sim.add_argument("--model", default="sim")
-    sim.add_argument("--ttft-ms", type=float, default=50.0, help="time to first token of a request alone")
-    sim.add_argument("--tpot-ms", type=float, default=10.0, help="time per output token of a request alone")
-    sim.add_argument("--tokens-per-chunk", type=int, default=1)
-    sim.add_argument("--output-tokens", type=int, default=256, help="tokens when a request names no max_tokens")
-    sim.add_argument("--reasoning-tokens", type=int, default=0, help="streamed as reasoning_content first (chat)")
-    sim.add_argument("--ttft-ms-per-request", type=float, default=0.0, help="extra TTFT per other request in flight")
-    sim.add_argument("--tpot-ms-per-request", type=float, default=0.0, help="extra TPOT per other request in flight")
-    sim.add_argument("--max-batch", type=int, default=0, help="requests generating at once (0: unlimited)")
-    sim.add_argument("--fault", action="append", default=[], metavar="KIND=P",
-                     help="inject a fault into a fraction P of completions; KIND: http500 http502 http503 http429 "
-                          "reset stall split bad_json no_done empty_choices bad_utf8 error_event oversized "
-                          "abort runaway endless echo_headers")
-    sim.add_argument("--fault-seed", type=int, default=0)
-    sim.add_argument("--stall-s", type=float, default=30.0, help="how long a stall fault stops sending")
-    sim.add_argument("--harmony", action="store_true",
-                     help="stream gpt-oss harmony text (analysis channel, then final) in the content")
-    sim.add_argument("--context-tokens", type=int, default=0,
-                     help="prompt + output tokens per request; reaching it ends with finish_reason length (0: no limit)")
+    commands.add_parser("sim", help="a simulated OpenAI-compatible engine with exact, recorded timings",
+                        arguments=_add_sim_arguments)
     app = commands.add_parser("app", help="a local web app to look at eval and perf runs")
     app.add_argument("--outputs", default="outputs", help="the folder holding run directories (default: ./outputs)")
     app.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -120,78 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_perf_arguments(perf: argparse.ArgumentParser) -> None:
-    target = perf.add_argument_group("target")
-    target.add_argument("--url", help="full endpoint URL, e.g. http://127.0.0.1:8000/v1/completions or /v1/chat/completions")
-    target.add_argument("--model", help="model name as the server knows it")
-    target.add_argument("--api", default="openai", help="API flavour (only 'openai')")
-    target.add_argument("--api-key", help="sent as 'Authorization: Bearer …'; never written anywhere (or set ASSAY_API_KEY)")
-    target.add_argument("--headers", nargs="+", type=_header, default=[], metavar="NAME=VALUE",
-                        help="extra request headers; their values are never written anywhere")
-    target.add_argument("--engine", choices=["llama-server", "vllm"],
-                        help="start a local engine and test it (url/model/tokenizer default to it)")
-    target.add_argument("--engine-model", default="smollm2",
-                        help="for --engine: smollm2, tiny, a .gguf path, or (vllm) a Hugging Face folder")
+    """``assay perf``'s arguments: one per :class:`PerfConfig` field, as its field declares."""
+    from assay.flags import add_flags
+    from assay.perf.config import PerfConfig
 
-    load = perf.add_argument_group("load")
-    load.add_argument("--parallel", nargs="+", type=_positive_int,
-                      help="concurrency of each sweep point (pairs with --number; default 1); with --rate, a cap")
-    load.add_argument("--number", nargs="+", type=_positive_int,
-                      help="requests of each sweep point (default: 4 × parallel, at least 8)")
-    load.add_argument("--rate", nargs="+", type=float,
-                      help="open loop: requests/s of each sweep point (Poisson arrivals; see --burstiness)")
-    load.add_argument("--burstiness", type=float, default=1.0,
-                      help="gamma shape of arrival gaps: 1 Poisson, <1 burstier, >1 more even")
-    load.add_argument("--duration", type=float, help="seconds each point sends requests for")
-    load.add_argument("--ramp-up", type=float, default=0.0, help="seconds to climb to the rate or the concurrency")
-    load.add_argument("--warmup-s", type=float, default=0.0, help="requests started in a point's first N s are not measured")
-    load.add_argument("--cooldown-s", type=float, default=0.0, help="with --duration: nor those started in its last N s")
-    load.add_argument("--slo", help='service-level objectives, e.g. "ttft_p99<=2s,tpot_p99<=50ms": goodput per point')
-    load.add_argument("--workers", type=int, default=1, help="client processes sharing each point's requests")
-    load.add_argument("--server-metrics", nargs="?", const="auto",
-                      help="scrape Prometheus /metrics around each point (default URL: the server's own)")
-    load.add_argument("--slo-search", choices=["concurrency", "rate"],
-                      help="find the highest concurrency or rate meeting --slo (bracket, then bisect)")
-    load.add_argument("--search-range", nargs=2, type=float, default=[1.0, 256.0], metavar=("LOW", "HIGH"))
-    load.add_argument("--search-repeats", type=int, default=2, help="runs per probe; all must meet the SLO")
-    load.add_argument("--min-success-rate", type=float, default=1.0, metavar="FRACTION",
-                      help="exit non-zero (3) when a sweep point's successful share of requests is below this "
-                           "(default 1.0: any failed request fails the run)")
-    load.add_argument("--warmup-num", type=int, default=0, help="warm-up requests before the sweep (not measured)")
-    load.add_argument("--connect-timeout", type=float, default=60.0, help="seconds to open a connection")
-    load.add_argument("--read-timeout", type=float, default=600.0, help="seconds without data before a request fails")
-    load.add_argument("--total-timeout", type=float,
-                      help="seconds one request may take in all, however steadily it streams (default: no limit)")
-    load.add_argument("--no-test-connection", dest="test_connection", action="store_false",
-                      help="skip the short request sent first to check URL, model and key")
+    add_flags(perf, PerfConfig)
 
-    data = perf.add_argument_group("dataset")
-    data.add_argument("--dataset", default="random", help="random, line_by_line, custom/openqa (JSONL prompts), chat (JSONL messages)")
-    data.add_argument("--dataset-path", help="file for non-random datasets")
-    data.add_argument("--tokenizer-path", help="tokenizer.json, model folder, .gguf, hub id, or an offline tiktoken name: "
-                           "o200k_harmony (gpt-oss), o200k_base, cl100k_base")
-    data.add_argument("--tokenizer-hub", default="auto", choices=["auto", "huggingface", "modelscope"])
-    data.add_argument("--min-prompt-length", type=int, default=1024, help="random: shortest prompt in tokens")
-    data.add_argument("--max-prompt-length", type=int, default=1024, help="random: longest prompt in tokens")
-    data.add_argument("--prefix-length", type=int, default=0, help="random: tokens of a prefix shared within a point")
-    data.add_argument("--seed", type=int, default=0, help="seed of the random prompts")
 
-    gen = perf.add_argument_group("generation")
-    gen.add_argument("--max-tokens", type=int, default=2048)
-    gen.add_argument("--min-tokens", type=int)
-    gen.add_argument("--temperature", type=float, default=0.0)
-    gen.add_argument("--top-p", type=float)
-    gen.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True, help="stream responses (SSE)")
-    gen.add_argument("--extra-args", type=_json_object, default={}, help="JSON object merged into every request body")
-    gen.add_argument("--continuous-usage", action="store_true",
-                     help="ask for usage on every chunk (vLLM) for exact per-token ITL")
+def _add_sim_arguments(sim: argparse.ArgumentParser) -> None:
+    """``assay sim``'s arguments: where it listens, then one per :class:`SimSettings` field."""
+    from assay.engines.sim import SimSettings
+    from assay.flags import add_flags
 
-    out = perf.add_argument_group("output")
-    out.add_argument("--outputs-dir", default="outputs")
-    out.add_argument("--name", help="run name (default: the model name)")
-    out.add_argument("--log-every-n-query", type=int, default=10, help="log interim figures every N requests (0: never)")
-    out.add_argument("--percentiles", nargs="+", type=float, help="percentiles to report (default 10 25 50 66 75 80 90 95 98 99)")
-    out.add_argument("--quiet", action="store_true", help="no progress bar or per-point tables")
-    out.add_argument("--no-html", dest="html", action="store_false", help="skip report.html and plots/*.svg")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8000)
+    add_flags(sim, SimSettings)
 
 
 def _number(text: str) -> int | float:
@@ -205,18 +119,23 @@ def _number(text: str) -> int | float:
 
 
 def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    from assay.flags import json_object
+
     parser.add_argument("--model", help="served model name")
     parser.add_argument("--api-url", help="service base URL, e.g. http://127.0.0.1:8801/v1")
     parser.add_argument("--api-key", help="never written anywhere (or set ASSAY_API_KEY)")
     parser.add_argument("--eval-type", default="openai_api", help="openai_api (alias: service)")
     parser.add_argument("--datasets", nargs="+", default=[], help="benchmarks, e.g. aime25 gsm8k (see `assay benchmarks`)")
-    parser.add_argument("--dataset-args", type=_json_object, default={},
+    parser.add_argument("--dataset-args", type=json_object, default={},
                         help='JSON per benchmark: {"aime25": {"subset_list": [...], "few_shot_num": 0, "local_path": ...}}')
     parser.add_argument("--dataset-dir", help="folder with one sub-folder per benchmark (local data)")
     parser.add_argument("--dataset-hub", default="huggingface", choices=["huggingface", "modelscope", "local"])
-    parser.add_argument("--generation-config", type=_json_object, default={},
+    parser.add_argument("--generation-config", type=json_object, default={},
                         help='JSON: {"max_tokens": 2048, "temperature": 0.6, "extra_body": {"reasoning_effort": "high"}}')
     parser.add_argument("--eval-batch-size", type=int, default=1, help="requests in flight at once")
+    parser.add_argument("--concurrency", type=int, nargs="+", metavar="N",
+                        help="accuracy under load: the same samples at each concurrency (e.g. 1 32 128), "
+                             "each compared with the lowest; temperature 0 unless set")
     parser.add_argument("--timeout", type=float, help="seconds one request may take")
     parser.add_argument("--repeats", type=int, default=1, help="generations per sample (pass@k up to this)")
     parser.add_argument("--limit", type=_number, help="samples per subset (int) or a fraction")
@@ -247,8 +166,13 @@ def _eval(args: argparse.Namespace) -> int:
         dataset_dir=args.dataset_dir, dataset_hub=args.dataset_hub, generation_config=args.generation_config,
         eval_batch_size=args.eval_batch_size, timeout=args.timeout, repeats=args.repeats, limit=args.limit,
         use_cache=args.use_cache, work_dir=args.work_dir, seed=args.seed, retries=args.retries,
-        engine=args.engine, engine_model=args.engine_model, quiet=args.quiet,
+        engine=args.engine, engine_model=args.engine_model, quiet=args.quiet, concurrency_levels=args.concurrency,
     )
+    if config.concurrency_levels is not None:
+        from assay.eval.under_load import run_under_load
+
+        print(f"Run directory: {run_under_load(config, console=_console()).run_dir}")
+        return 0
     result = run_eval(config, console=_console())
     print(f"Run directory: {result.run_dir}")
     return 0
@@ -273,27 +197,11 @@ def _benchmarks() -> int:
 def _perf(args: argparse.Namespace) -> int:
     import os
 
+    from assay.flags import flag_values
     from assay.perf import PerfConfig, run_perf
 
-    kwargs = dict(
-        url=args.url, model=args.model, api=args.api,
-        api_key=args.api_key or os.environ.get("ASSAY_API_KEY"), headers=dict(args.headers),
-        parallel=args.parallel, number=args.number, rate=args.rate, burstiness=args.burstiness,
-        duration=args.duration, ramp_up=args.ramp_up, warmup_s=args.warmup_s, cooldown_s=args.cooldown_s,
-        slo=args.slo, workers=args.workers, server_metrics=args.server_metrics, slo_search=args.slo_search, search_range=args.search_range,
-        search_repeats=args.search_repeats, min_success_rate=args.min_success_rate, dataset=args.dataset, dataset_path=args.dataset_path,
-        tokenizer_path=args.tokenizer_path, tokenizer_hub=args.tokenizer_hub,
-        min_prompt_length=args.min_prompt_length, max_prompt_length=args.max_prompt_length,
-        prefix_length=args.prefix_length, max_tokens=args.max_tokens, min_tokens=args.min_tokens,
-        temperature=args.temperature, top_p=args.top_p, seed=args.seed, stream=args.stream,
-        extra_args=args.extra_args, continuous_usage=args.continuous_usage, warmup_num=args.warmup_num,
-        connect_timeout=args.connect_timeout, read_timeout=args.read_timeout, total_timeout=args.total_timeout,
-        log_every_n_query=args.log_every_n_query, outputs_dir=args.outputs_dir, name=args.name,
-        test_connection=args.test_connection, engine=args.engine, engine_model=args.engine_model,
-        quiet=args.quiet, html=args.html,
-    )
-    if args.percentiles:
-        kwargs["percentiles"] = args.percentiles
+    kwargs = flag_values(PerfConfig, args)
+    kwargs["api_key"] = kwargs.get("api_key") or os.environ.get("ASSAY_API_KEY")
     result = run_perf(PerfConfig(**kwargs), console=_console())
     print(f"Run directory: {result.run_dir}")
     return 0
@@ -337,6 +245,26 @@ def _perf_compare(argv: Sequence[str]) -> int:
     console = _console()
     console.print(compare_table(series))
     print(f"Comparison: {page}")
+    return 0
+
+
+def _eval_compare(argv: Sequence[str]) -> int:
+    parser = _Parser(prog="assay eval compare",
+                     description="Did a deployment change accuracy? Two eval runs of the same samples compared per "
+                                 "benchmark: the difference with a paired test, the flipped samples, a verdict.")
+    parser.add_argument("run_a", metavar="RUN_A", help="the reference eval run directory")
+    parser.add_argument("run_b", metavar="RUN_B", help="the eval run directory compared with it")
+    parser.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    args = parser.parse_args(argv)
+    from assay.eval.compare import compare_runs, print_comparison, to_json
+
+    comparison = compare_runs(args.run_a, args.run_b)
+    if args.json:
+        import json
+
+        print(json.dumps(to_json(comparison), indent=2))
+    else:
+        print_comparison(comparison, _console())
     return 0
 
 
@@ -448,6 +376,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _perf_report(arguments[2:])
         if arguments[:2] == ["perf", "compare"]:
             return _perf_compare(arguments[2:])
+        if arguments[:2] == ["eval", "compare"]:
+            return _eval_compare(arguments[2:])
         parser = build_parser()
         args = parser.parse_args(arguments)
         if args.command == "perf":
@@ -455,16 +385,10 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "eval":
             return _eval(args)
         if args.command == "sim":
-            from assay.engines.sim import SimSettings, parse_faults, serve
+            from assay.engines.sim import SimSettings, serve
+            from assay.flags import flag_values
 
-            serve(SimSettings(
-                faults=parse_faults(args.fault), fault_seed=args.fault_seed, stall_s=args.stall_s,
-                ttft_ms=args.ttft_ms, tpot_ms=args.tpot_ms, tokens_per_chunk=args.tokens_per_chunk,
-                output_tokens=args.output_tokens, reasoning_tokens=args.reasoning_tokens,
-                ttft_ms_per_request=args.ttft_ms_per_request, tpot_ms_per_request=args.tpot_ms_per_request,
-                max_batch=args.max_batch, model=args.model, harmony=args.harmony,
-                context_tokens=args.context_tokens,
-            ), host=args.host, port=args.port)
+            serve(SimSettings(**flag_values(SimSettings, args)), host=args.host, port=args.port)
             return 0
         if args.command == "app":
             from assay.app import serve as serve_app

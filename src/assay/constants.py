@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 
-class EvalType:
-    """How the model is reached. assay evaluates models behind an OpenAI-compatible service."""
+
+class EvalType(StrEnum):
+    """How the model is reached. assay evaluates models behind an OpenAI-compatible service.
+
+    A ``str`` enum, so EvalScope's strings work wherever it is asked for: ``EvalType("openai_api")``,
+    and the older spellings ``"service"`` and ``"server"`` read as :attr:`SERVICE`.
+    """
 
     SERVICE = "openai_api"
     """An OpenAI-compatible HTTP service (vLLM, SGLang, llama.cpp, ...)."""
 
-    ALL = (SERVICE, "service", "server")
+    @classmethod
+    def _missing_(cls, value: object) -> EvalType | None:
+        if isinstance(value, str) and value.strip().lower() in _ALIASES:
+            return cls.SERVICE
+        return None
+
+    @classmethod
+    def parse(cls, value: str) -> EvalType:
+        """The member for ``value`` (a member, its string or an alias); ValueError if there is none."""
+        return cls(value)
 
 
-class HubType:
-    HUGGINGFACE = "huggingface"
-    MODELSCOPE = "modelscope"
-    LOCAL = "local"
+_ALIASES = ("openai_api", "service", "server")

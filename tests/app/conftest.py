@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from tests.app.support import APP_SECRET, LONG_BYTES, REASONING_CHARS, XSS, AppServer
 from tests.conftest import SHARED
 
-APP_SECRET = "sk-assay-APP-RECOGNISABLE-0c5b"
 RICH = r"**Bold step** then $\frac{1}{2}$ and \[x^2\]"
-XSS = ['<script>alert("x1")</script>', '<img src=x onerror=alert("x2")>', '<a href="javascript:alert(3)">click me</a>']
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +20,7 @@ def app_outputs(tmp_path_factory, tiny_server, tiny_model_dir) -> Path:
     from assay import PerfConfig, TaskConfig, run_perf
     from assay.engines import LlamaServer, ensure_smollm2
     from assay.eval import run_eval
-    from tests.eval.test_retries_and_errors import ScriptedServer
+    from tests.scripted_server import ScriptedServer
 
     outputs = tmp_path_factory.mktemp("app-outputs")
     for name, parallel in (("perf-a", [1, 4]), ("perf-b", [2, 8])):
@@ -52,34 +50,6 @@ def app_outputs(tmp_path_factory, tiny_server, tiny_model_dir) -> Path:
     return outputs
 
 
-class AppServer:
-    def __init__(self, outputs: Path, lang: str = "en") -> None:
-        import uvicorn
-
-        from assay.app import create_app
-        from assay.engines.llama_server import free_port
-
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(create_app(outputs, lang=lang), host="127.0.0.1", port=self.port,
-                                                    log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> AppServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-
-
 @pytest.fixture(scope="session")
 def app_server(app_outputs):
     with AppServer(app_outputs) as server:
@@ -95,11 +65,9 @@ THINK = "<think>THINK-ONLY private steps</think>The answer is 42."
 HARMONY = ("<|channel|>analysis<|message|>HARMONY-THOUGHT steps<|end|><|start|>assistant<|channel|>final"
            "<|message|>Final answer 7<|return|>")
 AUTOLINK = r"See https://example.com/a?b=1&c=2 and <https://example.org/x_y> and \*not bold\*."
-LONG_BYTES = 1_000_000
 LONG = "y" * LONG_BYTES
 ANSWERS = {"code": CODE, "currency": CURRENCY, "placeholders": PLACEHOLDERS, "think": THINK, "harmony": HARMONY,
            "autolink": AUTOLINK, "long": LONG}
-REASONING_CHARS = 40_000
 
 
 def _qa(path: Path, questions: list[str]) -> Path:
@@ -114,7 +82,7 @@ def crafted_outputs(tmp_path_factory) -> Path:
     from assay import PerfConfig, TaskConfig, run_perf
     from assay.engines.sim import SimServer, SimSettings
     from assay.eval import run_eval
-    from tests.eval.test_retries_and_errors import ScriptedServer
+    from tests.scripted_server import ScriptedServer
 
     outputs = tmp_path_factory.mktemp("crafted-outputs")
     data_dir = outputs.parent / "crafted-data"
@@ -161,12 +129,3 @@ def crafted_outputs(tmp_path_factory) -> Path:
 def crafted_server(crafted_outputs):
     with AppServer(crafted_outputs) as server:
         yield server
-
-
-def run_ids(outputs: Path) -> dict[str, str]:
-    """Run folder name (``answers``, ``closed``, ...) -> run id."""
-    ids = {}
-    for run_json in outputs.rglob("run.json"):
-        run_id = run_json.parent.relative_to(outputs).as_posix()
-        ids[run_id.split("/")[0] if not run_id[0].isdigit() else run_id.split("/")[-1]] = run_id
-    return ids

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from assay.eval.records import SampleJournal
-from tests.app.conftest import AppServer
+from tests.app.support import AppServer
 
 
 def get(url: str) -> tuple[int, dict]:
@@ -111,7 +111,7 @@ def test_starts_fast_on_50_runs_and_pages_10000_samples(app_outputs, tmp_path):
 
 
 def test_no_secret_reaches_the_app(app_server):
-    from tests.app.conftest import APP_SECRET
+    from tests.app.support import APP_SECRET
 
     _, runs = get(f"{app_server.url}/api/runs")
     texts = [json.dumps(runs)]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import run_ids
+from tests.app.support import run_ids
 from tests.conftest import ARTIFACTS
 
 BIG_SAMPLES = 10_000
@@ -36,7 +36,7 @@ def _records(path: Path) -> list[dict]:
 
 def test_index_reads_records_as_the_journal_does(tmp_path):
     from assay.app import data
-    from assay.app.index import LineIndex
+    from assay.store.lineindex import LineIndex
 
     path = tmp_path / "samples.jsonl"
     rows = [
@@ -81,7 +81,7 @@ def test_index_reads_records_as_the_journal_does(tmp_path):
 
 def test_a_growing_file_is_read_on_from_where_the_index_stopped(tmp_path):
     """A run in progress: the index reads only the lines added since, and equals a fresh read of the file."""
-    from assay.app.index import LineIndex
+    from assay.store.lineindex import LineIndex
 
     path = tmp_path / "samples.jsonl"
 
@@ -118,7 +118,7 @@ def test_a_growing_file_is_read_on_from_where_the_index_stopped(tmp_path):
 
 def test_requests_sort_by_any_column_from_the_index(tmp_path):
     from assay.app import data
-    from assay.app.index import LineIndex
+    from assay.store.lineindex import LineIndex
 
     path = tmp_path / "requests.jsonl"
     sent_ns = 10**12

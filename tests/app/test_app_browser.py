@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.app.conftest import XSS, AppServer
+from tests.app.support import XSS, AppServer
 from tests.browser import browser_page
 from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.slow
 
 
 def _shot(page, name: str) -> None:

@@ -21,9 +21,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.app.conftest import LONG_BYTES, REASONING_CHARS, AppServer, run_ids
+from tests.app.support import LONG_BYTES, REASONING_CHARS, AppServer, run_ids
 from tests.browser import CHROMIUM_ARGS
 from tests.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.slow
 
 RENDER_BUDGET_MS = 1000
 
@@ -519,7 +521,8 @@ def test_searches_run_off_the_event_loop(crafted_outputs, tmp_path):
 
 
 def test_sample_cache_is_bounded(crafted_outputs):
-    from assay.app.index import LineIndex, SampleCache
+    from assay.app.index import SampleCache
+    from assay.store.lineindex import LineIndex
 
     files = [p for p in crafted_outputs.rglob("samples.jsonl")]
     cache = SampleCache(max_bytes=max(LineIndex.build(p).nbytes for p in files))

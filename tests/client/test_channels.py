@@ -84,6 +84,7 @@ def test_think_blocks_split_as_before(text, expected):
     assert split_channels(text) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["o200k_harmony", "o200k_base"])
 def test_streamed_harmony_answer_starts_at_the_final_channels_first_token(encoding):
     pieces = _pieces(HARMONY, encoding)

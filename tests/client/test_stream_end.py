@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from assay.client.openai import _gave_up, _limit, _StreamState
+from assay.client.openai import token_limit
+from assay.client.sse import StreamState, gave_up
 from assay.client.transport import StopResponse
 
 
@@ -22,18 +23,18 @@ from assay.client.transport import StopResponse
     ("tool_calls", 3, None, None),
     (None, 0, None, None),
 ])
-def test_finish_reasons_that_mean_the_server_gave_up(finish_reason, tokens, min_tokens, kind):
-    error, error_kind = _gave_up(finish_reason, tokens, min_tokens)
+def test_finish_reasons_that_mean_the_servergave_up(finish_reason, tokens, min_tokens, kind):
+    error, error_kind = gave_up(finish_reason, tokens, min_tokens)
     assert error_kind == kind and (error is None) == (kind is None)
     if error is not None:
         assert "finish_reason" in error or "min_tokens" in error
 
 
 def test_the_token_limit_of_a_request():
-    assert _limit({"max_tokens": 16}) == 16
-    assert _limit({"max_completion_tokens": 8}) == 8
-    assert _limit({"max_tokens": 16, "n": 3}) == 48  # n choices share one usage count
-    assert _limit({}) > 10**15 and _limit({"max_tokens": True}) > 10**15
+    assert token_limit({"max_tokens": 16}) == 16
+    assert token_limit({"max_completion_tokens": 8}) == 8
+    assert token_limit({"max_tokens": 16, "n": 3}) == 48  # n choices share one usage count
+    assert token_limit({}) > 10**15 and token_limit({"max_tokens": True}) > 10**15
 
 
 def _event(text: str, usage: int | None = None) -> bytes:
@@ -45,7 +46,7 @@ def _event(text: str, usage: int | None = None) -> bytes:
 
 def test_without_usage_text_chunks_count_as_tokens():
     """Past max_tokens the response fails at its end; past twice that it is stopped at once."""
-    state = _StreamState()
+    state = StreamState()
     state.max_tokens, state.max_chunks = 3, 6
     for i in range(4):
         state.feed(_event(" a"), i)
@@ -62,7 +63,7 @@ def test_without_usage_text_chunks_count_as_tokens():
 def test_with_usage_a_text_chunk_without_a_token_is_no_error():
     """One extra chunk (text held back and flushed, or the 8 MiB event of the sim's oversized fault):
     the server's usage, within max_tokens, settles it."""
-    state = _StreamState()
+    state = StreamState()
     state.max_tokens, state.max_chunks = 3, 6
     for i in range(4):
         state.feed(_event(" a"), i)
@@ -72,7 +73,7 @@ def test_with_usage_a_text_chunk_without_a_token_is_no_error():
 
 
 def test_a_stream_is_stopped_when_its_usage_passes_max_tokens():
-    state = _StreamState()
+    state = StreamState()
     state.max_tokens = 8
     state.feed(_event(" a b c d", usage=4), 0)
     with pytest.raises(StopResponse) as stopped:

@@ -68,7 +68,8 @@ def test_evalscope_snippet_prints_the_table(smollm2_server, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     _check_aime_table(result.stdout)
-    run_dir = next(tmp_path.iterdir())
+    run_dir = next(p.parent for p in tmp_path.rglob("run.json"))  # <work_dir>/<YYYYMMDD_HHMMSS>/<model>/
+    assert run_dir.parent.parent == tmp_path
     assert (run_dir / "report.md").read_text().splitlines()[0].startswith("| Model")
     report = json.loads((run_dir / "report.json").read_text())["reports"]["aime25"]
     assert report["overall"]["num"] == 4
@@ -128,7 +129,7 @@ def test_kill_9_mid_run_then_resume_equals_an_uninterrupted_run(smollm2_server, 
               "--eval-batch-size", "4", "--generation-config", '{"max_tokens": 24, "temperature": 0}', "--quiet"]
     reference = run_assay(*common, "--work-dir", str(tmp_path / "reference"))
     assert reference.returncode == 0, reference.stderr
-    reference_dir = next((tmp_path / "reference").iterdir())
+    reference_dir = next(p.parent for p in (tmp_path / "reference").rglob("run.json"))
 
     work = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, "-m", "assay", *common, "--work-dir", str(work)],
@@ -141,7 +142,7 @@ def test_kill_9_mid_run_then_resume_equals_an_uninterrupted_run(smollm2_server, 
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    run_dir = next(work.iterdir())
+    run_dir = next(p.parent for p in work.rglob("run.json"))
     partial = SampleJournal(run_dir).read()
     assert 0 < len(partial) < 12
     resumed = run_assay(*common, "--use-cache", str(run_dir))

@@ -21,6 +21,7 @@ def _assert_one_line_error(result, exit_code: int, *needles: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_unreachable_server(tiny_model_dir, tmp_path):
     port = free_port()  # nothing listens there
     result = run_assay("perf", "--url", f"http://127.0.0.1:{port}/v1/completions", "--model", "m",
@@ -42,6 +43,7 @@ def test_url_that_is_not_an_openai_endpoint(tmp_path):
     _assert_one_line_error(result, 2, "url:", "/v1/completions or /v1/chat/completions")
 
 
+@pytest.mark.slow
 def test_http_error_from_the_server(tmp_path, tiny_model_dir):
     """A server that answers 503 to everything: the test request reports it."""
     import threading
@@ -93,6 +95,7 @@ def test_parallel_and_number_of_different_lengths(tmp_path):
     _assert_one_line_error(result, 2, "parallel and number", "3 parallel", "2 number")
 
 
+@pytest.mark.slow
 def test_missing_tokenizer(tmp_path):
     result = run_assay("perf", "--url", "http://127.0.0.1:1/v1/completions", "--model", "m",
                        "--tokenizer-path", str(tmp_path / "nope"), "--outputs-dir", str(tmp_path))
@@ -107,6 +110,7 @@ def test_missing_tokenizer(tmp_path):
     _assert_one_line_error(result, 2, "tokenizer_path")
 
 
+@pytest.mark.slow
 def test_prompt_length_the_tokenizer_cannot_reach(tmp_path):
     # A prefix as long as the shortest prompt leaves no room.
     result = run_assay("perf", "--url", "http://127.0.0.1:1/v1/completions", "--model", "m",
@@ -126,6 +130,7 @@ def test_prompt_length_the_tokenizer_cannot_reach(tmp_path):
     _assert_one_line_error(result, 2, "cannot make random prompts of an exact length")
 
 
+@pytest.mark.slow
 def test_bad_numbers_name_their_field(tmp_path):
     cases = [
         (["--parallel", "0"], "parallel"),

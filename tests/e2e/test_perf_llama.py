@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assay.store import read_records, read_run
+from assay.store import read_records, read_run, read_run_info
 from tests.helpers import run_assay
 
 pytestmark = pytest.mark.engine
@@ -251,7 +251,7 @@ def test_a_killed_run_can_still_be_reported(tiny_server, tiny_model_dir, tmp_pat
     assert "interrupted" in report.stdout
     from assay.perf.stored import load_summary
 
-    summary = load_summary(run_dir, read_run(run_dir))
+    summary = load_summary(run_dir, read_run_info(run_dir))
     assert sum(p["requests"] for p in summary["points"]) == len(records)
     assert all(p["failed"] == 0 for p in summary["points"])
     total_line = next(line for line in report.stdout.splitlines() if "Total requests" in line)

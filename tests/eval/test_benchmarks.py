@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from assay import TaskConfig
+from assay.eval import load_samples
 from assay.eval.benchmarks import all_benchmarks
-from assay.eval.runner import _EvalRun
 from tests.conftest import SHARED
 
 DATASETS = SHARED / "datasets"
@@ -24,7 +24,7 @@ def test_shared_copies_are_the_pinned_files():
 def _samples(name, **args):
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=[name], dataset_hub="local",
                         dataset_dir=str(DATASETS), **args)
-    return _EvalRun(config, console=None).load_samples()[name]
+    return load_samples(config)[name]
 
 
 @pytest.mark.parametrize(("name", "subsets"), [
@@ -81,11 +81,12 @@ def test_hub_path_reaches_the_download_call(name, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=[name], limit=1)
     with pytest.raises(DatasetError) as info:
-        _EvalRun(config, console=None).load_samples()
+        load_samples(config)
     message = str(info.value)
-    assert get_benchmark(name).hf_id in message and "Hugging Face" in message and "\n" not in message
+    assert get_benchmark(name).data.hf_id in message and "Hugging Face" in message and "\n" not in message
 
 
+@pytest.mark.slow
 def test_assay_benchmarks_lists_every_benchmark():
     from tests.helpers import run_assay
 

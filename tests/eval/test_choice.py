@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 
 from assay import TaskConfig
+from assay.eval import load_samples
 from assay.eval.benchmarks import get_benchmark
-from assay.eval.runner import _EvalRun
 from assay.eval.scoring.choice import extract_choice
 from tests.conftest import SHARED
 
@@ -114,7 +114,7 @@ def test_no_answer_and_cut_off_answers_in_the_verdict():
                                  None, [])
 
     def verdict(text, finish_reason="stop"):
-        return asyncio.run(benchmark.judge(sample, text, finish_reason=finish_reason, checker=None))
+        return asyncio.run(benchmark.judge(sample, text, finish_reason=finish_reason))
 
     listed = "Let's analyse each option:\n\nA. 3 is too small.\nB. 4 is right"
     assert (verdict(listed).verdict, verdict(listed).extracted, verdict(listed).method) == ("wrong", None, "no-answer")
@@ -128,9 +128,10 @@ def test_no_answer_and_cut_off_answers_in_the_verdict():
 
 def _samples(name, **kwargs):
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=[name], dataset_hub="local", **kwargs)
-    return _EvalRun(config, console=None).load_samples()[name]
+    return load_samples(config)[name]
 
 
+@pytest.mark.slow
 def test_mmlu_pro_loads_its_14_categories_and_5_shot_cot_from_validation():
     samples = _samples("mmlu_pro", dataset_dir=str(DATASETS))
     counts = Counter(s.subset for s in samples)
@@ -181,12 +182,11 @@ def test_gpqa_judge_and_hub_path(monkeypatch, tmp_path):
     folder.mkdir()
     (folder / "gpqa_diamond.jsonl").write_text("\n".join(json.dumps(r) for r in GPQA_ROWS))
     sample = benchmark.for_repeat(_samples("gpqa_diamond", dataset_dir=str(tmp_path))[0], 1, seed=1)
-    verdict = asyncio.run(benchmark.judge(sample, f"Thinking...\nANSWER: {sample.gold}", finish_reason="stop",
-                                          checker=None))
+    verdict = asyncio.run(benchmark.judge(sample, f"Thinking...\nANSWER: {sample.gold}", finish_reason="stop"))
     assert verdict.verdict == "correct" and verdict.extracted == sample.gold
     wrong = next(letter for letter in "ABCD" if letter != sample.gold)
-    assert asyncio.run(benchmark.judge(sample, f"ANSWER: {wrong}", finish_reason="stop", checker=None)).score == 0
-    cut = asyncio.run(benchmark.judge(sample, "Let me think about", finish_reason="length", checker=None))
+    assert asyncio.run(benchmark.judge(sample, f"ANSWER: {wrong}", finish_reason="stop")).score == 0
+    cut = asyncio.run(benchmark.judge(sample, "Let me think about", finish_reason="length"))
     assert cut.verdict == "truncated"
     from assay.errors import DatasetError
 
@@ -194,8 +194,7 @@ def test_gpqa_judge_and_hub_path(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(DatasetError, match="Idavidrein/gpqa"):
-        _EvalRun(TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["gpqa_diamond"]),
-                 console=None).load_samples()
+        load_samples(TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["gpqa_diamond"]))
 
 
 def test_mmlu_subjects_and_categories_on_synthetic_rows(tmp_path):
@@ -209,7 +208,7 @@ def test_mmlu_subjects_and_categories_on_synthetic_rows(tmp_path):
     assert [s.gold for s in samples] == ["A", "B", "C", "D"] * 2
     benchmark = get_benchmark("mmlu")
     assert len(benchmark.subsets) == 57
-    assert benchmark.category_of("anatomy") == "STEM" and benchmark.category_of("philosophy") == "Humanities"
+    assert benchmark.data.category_of("anatomy") == "STEM" and benchmark.data.category_of("philosophy") == "Humanities"
     assert set(benchmark.describe()["categories"].values()) == {"STEM", "Humanities", "Social Science", "Other"}
 
 
@@ -222,6 +221,7 @@ def test_general_mcq_from_a_users_file(tmp_path):
     assert "one of ABC" in samples[0].messages[0]["content"] and "B) 4" in samples[0].messages[0]["content"]
 
 
+@pytest.mark.slow
 def test_mmlu_pro_key_is_the_answer_letter_and_the_official_prompt_is_tiger_labs():
     samples = {s.id: s for s in _samples("mmlu_pro", dataset_dir=str(DATASETS),
                                           dataset_args={"mmlu_pro": {"subset_list": ["chemistry"]}})}
@@ -256,4 +256,4 @@ def test_mmlu_official_prompt_is_hendrycks_format(tmp_path):
     assert sample.messages[0]["content"] == (
         "The following are multiple choice questions (with answers) about college physics.\n\n"
         "Unit of force?\nA. N\nB. J\nC. W\nD. Pa\nAnswer:")
-    assert asyncio.run(get_benchmark("mmlu").judge(sample, " A", finish_reason="stop", checker=None)).score == 1.0
+    assert asyncio.run(get_benchmark("mmlu").judge(sample, " A", finish_reason="stop")).score == 1.0

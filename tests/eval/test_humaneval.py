@@ -8,9 +8,9 @@ import time
 import pytest
 
 from assay import TaskConfig
+from assay.eval import load_samples
 from assay.eval.benchmarks import get_benchmark
 from assay.eval.benchmarks.humaneval import build_program, extract_code
-from assay.eval.runner import _EvalRun
 from tests.conftest import SHARED
 
 
@@ -18,7 +18,7 @@ from tests.conftest import SHARED
 def samples():
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["humaneval"], dataset_hub="local",
                         dataset_dir=str(SHARED / "datasets"))
-    return _EvalRun(config, console=None).load_samples()["humaneval"]
+    return load_samples(config)["humaneval"]
 
 
 def _judge_all(samples, answers, *, finish_reason="stop", concurrency=8):
@@ -29,7 +29,7 @@ def _judge_all(samples, answers, *, finish_reason="stop", concurrency=8):
 
         async def one(sample, answer):
             async with gate:
-                return await benchmark.judge(sample, answer, finish_reason=finish_reason, checker=None)
+                return await benchmark.judge(sample, answer, finish_reason=finish_reason)
 
         return await asyncio.gather(*(one(s, a) for s, a in zip(samples, answers)))
 
@@ -47,6 +47,7 @@ def test_loads_164_samples_locally(samples):
     assert content.endswith("```")
 
 
+@pytest.mark.slow
 def test_every_canonical_solution_scores_one(samples):
     started = time.perf_counter()
     verdicts = _judge_all(samples, [s.meta["prompt"] + s.gold for s in samples])
@@ -57,11 +58,13 @@ def test_every_canonical_solution_scores_one(samples):
     assert time.perf_counter() - started < 60
 
 
+@pytest.mark.slow
 def test_canonical_bodies_pass_as_continuations(samples):
     chosen = samples[::16]
     assert all(v.score == 1.0 for v in _judge_all(chosen, [s.gold for s in chosen]))
 
 
+@pytest.mark.slow
 def test_empty_and_useless_completions_score_zero(samples):
     chosen = samples[:5]
     for verdict in _judge_all(chosen, [""] * 5):
@@ -91,17 +94,18 @@ def test_a_full_function_keeps_the_prompts_imports_and_helpers(samples):
     assert _judge_all([sample], [answer])[0].score == 1.0
 
 
+@pytest.mark.slow
 def test_cheating_and_runaway_answers_fail(samples):
     sample = samples[0]
     answers = ["    import sys\n    sys.exit(0)\n", "    while True:\n        pass\n",
                "    return open('/etc/passwd').read()\n"]
     benchmark = get_benchmark("humaneval")
-    old = benchmark.timeout_s
-    benchmark.timeout_s = 2.0
+    old = benchmark.scorer.timeout_s
+    benchmark.scorer.timeout_s = 2.0
     try:
         verdicts = _judge_all([sample] * 3, answers)
     finally:
-        benchmark.timeout_s = old
+        benchmark.scorer.timeout_s = old
     assert [v.score for v in verdicts] == [0.0, 0.0, 0.0]
     assert [v.method for v in verdicts][:2] == ["sandbox:exited-early", "sandbox:timeout"]
 
@@ -119,15 +123,18 @@ def test_extract_code():
 
 def _judge_response(sample, response, finish_reason="stop"):
     """Through the runner's judge, as a stored response is judged: reasoning split, then the benchmark."""
+    from assay.eval.judge import Judges
+    from assay.eval.judging import judge_record, stored_record
     from assay.eval.records import SampleRecord
-    from assay.eval.runner import judge
 
     stored = SampleRecord(key="k", benchmark="humaneval", subset=sample.subset, sample_id=sample.id, repeat=0,
                           messages=sample.messages, gold=sample.gold, response=response, finish_reason=finish_reason,
                           verdict="wrong")
-    return asyncio.run(judge(get_benchmark("humaneval"), "humaneval", sample, 0, None, 1, None, stored=stored))
+    record = stored_record("humaneval", sample, 0, stored)
+    return asyncio.run(judge_record(get_benchmark("humaneval"), sample, record, Judges()))
 
 
+@pytest.mark.slow
 def test_a_bare_function_body_keeps_its_indentation_and_joins_the_prompt(samples):
     sample = next(s for s in samples if s.id == "HumanEval/0")
     body = ("    for i, a in enumerate(numbers):\n        for b in numbers[i + 1:]:\n"
@@ -144,6 +151,7 @@ def test_a_bare_function_body_keeps_its_indentation_and_joins_the_prompt(samples
     assert _judge_response(sample, body.replace("return True", "return False")).verdict == "wrong"
 
 
+@pytest.mark.slow
 def test_a_body_that_lost_its_first_indent_is_repaired_only_when_it_compiles(samples):
     sample = next(s for s in samples if s.id == "HumanEval/2")  # truncate_number
     assert _judge_all([sample], ["return number % 1.0\n"])[0].score == 1.0
@@ -165,5 +173,5 @@ def test_full_function_answers_with_prose_or_a_demo_keep_passing(samples):
 def test_the_official_prompt_is_the_bare_function_to_complete():
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["humaneval"], dataset_hub="local",
                         dataset_dir=str(SHARED / "datasets"), prompt_style="official", limit=1)
-    [sample] = _EvalRun(config, console=None).load_samples()["humaneval"]
+    [sample] = load_samples(config)["humaneval"]
     assert sample.messages[0]["content"] == sample.meta["prompt"]

@@ -154,6 +154,7 @@ def _param(case: tuple[str, dict, str, bool]) -> object:
     return pytest.param(*case, id=f"{instruction_id}-{'follows' if expected else 'violates'}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("instruction_id", "kwargs", "response", "expected"), [_param(c) for c in CASES])
 def test_instruction(instruction_id, kwargs, response, expected):
     validate(instruction_id, kwargs)
@@ -272,7 +273,7 @@ def test_word_tokenize_like_treebank():
 def _judge(sample, text, finish_reason="stop"):
     from assay.eval.benchmarks import get_benchmark
 
-    return asyncio.run(get_benchmark("ifeval").judge(sample, text, finish_reason=finish_reason, checker=None))
+    return asyncio.run(get_benchmark("ifeval").judge(sample, text, finish_reason=finish_reason))
 
 
 def _sample(ids, kwargs):
@@ -288,7 +289,7 @@ def test_benchmark_declaration():
     benchmark = all_benchmarks()["ifeval"]
     info = benchmark.describe()
     assert info["huggingface"] == "google/IFEval" and info["modelscope"] == "opencompass/ifeval"
-    assert benchmark.split == "train" and info["subsets"] == ["default"]
+    assert benchmark.data.split == "train" and info["subsets"] == ["default"]
     assert info["metrics"] == ["AveragePass@1", "prompt_level_strict", "inst_level_strict", "prompt_level_loose",
                                "inst_level_loose"]
 
@@ -346,12 +347,12 @@ def test_metrics_micro_average_instructions():
 
 def test_loads_all_541_rows_locally():
     from assay import TaskConfig
-    from assay.eval.runner import _EvalRun
+    from assay.eval import load_samples
     from tests.conftest import SHARED
 
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["ifeval"], dataset_hub="local",
                         dataset_dir=str(SHARED / "datasets"))
-    samples = _EvalRun(config, console=None).load_samples()["ifeval"]
+    samples = load_samples(config)["ifeval"]
     assert len(samples) == 541 and len({s.id for s in samples}) == 541
     rows = [json.loads(line) for line in (SHARED / "datasets" / "ifeval" / "input_data.jsonl").open()]
     assert [s.id for s in samples] == [str(r["key"]) for r in rows]
@@ -363,7 +364,7 @@ def test_loads_all_541_rows_locally():
 
 def test_loads_a_hub_style_copy_with_none_arguments(tmp_path):
     from assay import TaskConfig
-    from assay.eval.runner import _EvalRun
+    from assay.eval import load_samples
 
     folder = tmp_path / "ifeval"
     folder.mkdir()
@@ -372,5 +373,5 @@ def test_loads_a_hub_style_copy_with_none_arguments(tmp_path):
     (folder / "train.jsonl").write_text(json.dumps(row) + "\n")
     config = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["ifeval"], dataset_hub="local",
                         dataset_dir=str(tmp_path))
-    (sample,) = _EvalRun(config, console=None).load_samples()["ifeval"]
+    (sample,) = load_samples(config)["ifeval"]
     assert sample.meta["kwargs"] == [{}] and sample.id == "1"

@@ -173,7 +173,7 @@ def test_first_20_through_the_benchmark_judge():
     for index, row in enumerate(_rows()):
         sample = benchmark.to_sample(row, index, "default", None, [])
         for response, expected in CASES[row["key"]]:
-            verdict = asyncio.run(benchmark.judge(sample, response, finish_reason="stop", checker=None))
+            verdict = asyncio.run(benchmark.judge(sample, response, finish_reason="stop"))
             assert verdict.verdict == ("correct" if all(expected) else "wrong")
             assert verdict.scores["inst_level_strict"] == pytest.approx(sum(expected) / len(expected))
             assert verdict.scores["inst_level_strict__weight"] == len(expected)

@@ -12,7 +12,7 @@ from assay.errors import ConfigError
 from assay.eval import rescore, run_eval
 from assay.eval.judge import parse_verdict
 from assay.eval.records import SampleJournal
-from tests.eval.test_retries_and_errors import ScriptedServer
+from tests.scripted_server import ScriptedServer
 
 
 @pytest.mark.parametrize(("text", "verdict"), [
@@ -42,6 +42,7 @@ def _qa_data(tmp_path, rows):
     return str(path)
 
 
+@pytest.mark.slow
 def test_general_qa_judged_cached_and_unparsable_recorded_as_such(tmp_path):
     def judge_behaviour(question, attempt):
         if "Answer to grade:\nParis" in question:
@@ -92,6 +93,7 @@ def test_general_qa_without_a_judge_uses_exact_match(tmp_path):
     assert result.reports["general_qa"]["overall"]["AveragePass@1"] == 1.0
 
 
+@pytest.mark.slow
 def test_llm_recall_turns_only_rejected_math_answers_into_correct(tmp_path):
     folder = tmp_path / "data" / "gsm8k"
     folder.mkdir(parents=True)

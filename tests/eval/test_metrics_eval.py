@@ -45,3 +45,23 @@ def test_extra_scores_can_be_micro_averaged_by_weight():
             rec("b", 0, "wrong", {"inst": 0.25, "inst__weight": 4.0})]
     group = score_group(rows, repeats=1, extra_metrics=["inst"])
     assert group["inst"] == pytest.approx((1.0 * 1 + 0.25 * 4) / 5)  # 2 of 5 instructions followed
+
+
+def test_a_weighted_metrics_interval_is_of_the_weighted_mean():
+    # 10 one-instruction prompts all followed, 10 nine-instruction prompts with one in nine followed: the micro
+    # average is 20/100 = 0.2; the unweighted mean of per-prompt scores (0.556) must not set the interval.
+    rows = [rec(f"a{i}", 0, "correct", {"inst": 1.0, "inst__weight": 1.0}) for i in range(10)]
+    rows += [rec(f"b{i}", 0, "wrong", {"inst": 1 / 9, "inst__weight": 9.0}) for i in range(10)]
+    group = score_group(rows, repeats=1, extra_metrics=["inst"])
+    assert group["inst"] == pytest.approx(0.2)
+    low, high = group["ci95"]["inst"]
+    assert low <= 0.2 <= high < 0.45
+
+
+def test_partial_single_scores_are_not_rounded_into_a_proportion():
+    # One repeat each, scored ½ (a tie, an F1 of 0.5): Wilson on rounded scores would give an interval around 0.
+    rows = [SampleRecord(key=f"b/s/{i}/0", benchmark="b", subset="s", sample_id=str(i), repeat=0, messages=[],
+                         gold="1", verdict="wrong", score=0.5) for i in range(20)]
+    group = score_group(rows, repeats=1)
+    assert group["AveragePass@1"] == pytest.approx(0.5)
+    assert group["ci95"]["AveragePass@1"] == pytest.approx([0.5, 0.5])

@@ -74,6 +74,7 @@ def _snapshot(run_dir: Path) -> dict[str, bytes]:
     return {name: (run_dir / name).read_bytes() for name in ("run.json", "samples.jsonl", "report.json")}
 
 
+@pytest.mark.slow
 def test_a_new_run_stores_its_identity(finished_run: Path, sim: SimServer):
     identity = json.loads((finished_run / "run.json").read_text())["identity"]
     assert identity["model"] == "sim"
@@ -121,6 +122,7 @@ def test_a_resume_with_another_identity_stops_naming_the_field(sim, data_dir, fi
     {"dataset_args": {"mmlu_pro": {"subset_list": ["math", "law"], "few_shot_num": 0}}},  # the default, given
     {"datasets": ["mmlu_pro", "gsm8k"], "dataset_args": {"mmlu_pro": {"subset_list": ["law", "math"]}}},  # order
 ])
+@pytest.mark.slow
 def test_a_resume_with_the_same_identity_continues(sim, data_dir, finished_run, tmp_path, changes):
     changes = {k: v.format(base=sim.base_url) if isinstance(v, str) else v for k, v in changes.items()}
     records = SampleJournal(finished_run).read()
@@ -131,6 +133,7 @@ def test_a_resume_with_the_same_identity_continues(sim, data_dir, finished_run, 
     assert _generations(sim) == asked  # nothing asked again
 
 
+@pytest.mark.slow
 def test_a_larger_limit_extends_the_run(sim, data_dir, tmp_path):
     first = run_eval(TaskConfig(**_config(sim, data_dir, tmp_path, limit=2))).run_dir
     before = SampleJournal(first).read()
@@ -147,6 +150,7 @@ def test_a_larger_limit_extends_the_run(sim, data_dir, tmp_path):
         run_eval(TaskConfig(**_config(sim, data_dir, tmp_path, limit=3, use_cache=str(first))))
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_and_equals_an_uninterrupted_one(sim, data_dir, finished_run, tmp_path):
     run_dir = tmp_path / "partial"
     shutil.copytree(finished_run, run_dir)
@@ -162,6 +166,7 @@ def test_an_interrupted_run_resumes_and_equals_an_uninterrupted_one(sim, data_di
     (lambda row: {**row, "question": row["question"] + " Be brief."}, "prompts"),
     (lambda row: {**row, "answer": row["answer"] + "1"}, "gold"),
 ])
+@pytest.mark.slow
 def test_changed_data_under_the_same_settings_is_refused(sim, data_dir, finished_run, tmp_path, edit, field):
     # The data moved to another folder (not part of the identity) and its first question changed.
     moved = tmp_path / "moved"
@@ -178,6 +183,7 @@ def test_changed_data_under_the_same_settings_is_refused(sim, data_dir, finished
     run_eval(TaskConfig(**_config(sim, moved, tmp_path, use_cache=str(finished_run))))
 
 
+@pytest.mark.slow
 def test_a_run_made_before_identities_were_stored_is_checked_against_its_config(sim, data_dir, finished_run,
                                                                                 tmp_path):
     legacy = tmp_path / "legacy"
@@ -193,6 +199,7 @@ def test_a_run_made_before_identities_were_stored_is_checked_against_its_config(
     assert "identity" in json.loads((legacy / "run.json").read_text())  # stored from now on
 
 
+@pytest.mark.slow
 def test_the_command_line_says_it_in_one_line_and_exits_2(sim, data_dir, finished_run, tmp_path):
     before = _snapshot(finished_run)
     result = run_assay("eval", "--model", "sim", "--api-url", sim.base_url, "--datasets", "gsm8k", "mmlu_pro",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 
 import pytest
@@ -15,64 +13,9 @@ from assay.errors import ConfigError, ServerError
 from assay.eval import run_eval
 from assay.eval.records import SampleJournal
 from tests.conftest import SHARED
+from tests.scripted_server import ScriptedServer
 
 DATASETS = str(SHARED / "datasets")
-
-
-class ScriptedServer:
-    """Answers chat completions; per question, a script of failures before the real answer."""
-
-    def __init__(self, behaviour):
-        self.behaviour = behaviour  # (question, attempt) -> aiohttp response or None for the answer
-        self.attempts: dict[str, int] = {}
-        self.times: dict[str, list[float]] = {}
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        content = body["messages"][-1]["content"]
-        if content == "Hi":  # the service check
-            return web.json_response({"choices": [{"message": {"content": "hello"}, "finish_reason": "length"}]})
-        attempt = self.attempts.get(content, 0) + 1
-        self.attempts[content] = attempt
-        self.times.setdefault(content, []).append(time.monotonic())
-        response = self.behaviour(content, attempt)
-        if response is not None:
-            return response
-        gold = content.split("GOLD=")[1].split()[0] if "GOLD=" in content else "70"
-        return web.json_response({
-            "choices": [{"message": {"content": f"So \\boxed{{{gold}}}."}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5},
-        })
-
-    def __enter__(self):
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self.handle)
-        runner = web.AppRunner(app)
-        ready = threading.Event()
-
-        def serve():
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=serve, daemon=True)
-        self.thread.start()
-        ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
 
 def _data(tmp_path, questions):
@@ -84,6 +27,7 @@ def _data(tmp_path, questions):
     return str(tmp_path / "data")
 
 
+@pytest.mark.slow
 def test_retryable_failures_are_retried_honouring_retry_after_and_final_failures_are_errors(tmp_path):
     def behaviour(question, attempt):
         if question.startswith("q429") and attempt == 1:
@@ -179,6 +123,7 @@ def test_an_unreachable_service_fails_fast(tmp_path):
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 def test_eval_api_keys_reach_no_file(tmp_path, capfd):
     key, judge_key = "sk-assay-EVAL-RECOGNISABLE-91c2", "sk-assay-JUDGE-RECOGNISABLE-4d7e"
 

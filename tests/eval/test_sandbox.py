@@ -34,24 +34,28 @@ def test_a_failing_assertion_fails():
     assert not result.passed and result.reason == "error:AssertionError"
 
 
+@pytest.mark.slow
 def test_an_infinite_loop_is_stopped_by_the_time_limit():
     result = _run("while True:\n    pass\n", timeout_s=1.5)
     assert not result.passed and result.reason == "timeout"
     assert result.duration_s < 10
 
 
+@pytest.mark.slow
 def test_endless_output_is_capped():
     result = _run("while True:\n    print('x' * 1000)\n", timeout_s=1)
     assert not result.passed and result.reason == "timeout"
     assert len(result.stdout_tail) <= sandbox.OUTPUT_CAP
 
 
+@pytest.mark.slow
 def test_unbounded_allocation_is_stopped_by_the_memory_limit():
     result = _run("blocks = []\nwhile True:\n    blocks.append(bytearray(10 ** 7))\n", timeout_s=20, memory_mb=256)
     assert not result.passed and result.reason == "memory", result
     assert result.duration_s < 15  # the limit stopped it, not the clock
 
 
+@pytest.mark.slow
 def test_files_outside_the_sandbox_cannot_be_read(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("the user's secret")
@@ -64,6 +68,7 @@ def test_files_outside_the_sandbox_cannot_be_read(tmp_path):
     assert not result.passed and "secret" not in result.stdout_tail
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and namespaces are Linux's")
 def test_without_the_audit_hook_the_program_still_sees_only_its_own_files(tmp_path, monkeypatch):
     # The real boundary: a file system of its own (bubblewrap, installed by scripts/bootstrap.sh), as
@@ -105,6 +110,7 @@ def test_without_the_audit_hook_the_program_still_sees_only_its_own_files(tmp_pa
     assert int(in_tmp) <= 1  # its own directory, nothing else of /tmp
 
 
+@pytest.mark.slow
 def test_files_outside_the_sandbox_cannot_be_written_or_removed(tmp_path):
     target = tmp_path / "keep.txt"
     target.write_text("keep")
@@ -115,6 +121,7 @@ def test_files_outside_the_sandbox_cannot_be_written_or_removed(tmp_path):
     assert target.read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_processes_ctypes_and_early_exit_are_refused():
     for code in ("import subprocess\nsubprocess.run(['true'])", "import os\nos.system('true')",
                  "import os\nos.fork()", "import ctypes", "import os\nos._exit(0)"):
@@ -151,6 +158,7 @@ class _Listener:
         self.server.close()
 
 
+@pytest.mark.slow
 def test_a_socket_to_localhost_fails():
     listener = _Listener()
     try:
@@ -184,6 +192,7 @@ def test_the_environment_is_minimal(monkeypatch):
     assert "sk-do-not-leak" not in result.stdout_tail and "HTTPS_PROXY" not in result.stdout_tail
 
 
+@pytest.mark.slow
 def test_runs_in_parallel_do_not_interfere():
     async def many():
         codes = [f"open('n.txt', 'w').write('{i}')\nimport time\ntime.sleep(0.05)\nassert open('n.txt').read() == '{i}'\n"
@@ -196,11 +205,18 @@ def test_runs_in_parallel_do_not_interfere():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and namespaces are Linux's")
 def test_without_bubblewrap_the_weaker_walls_are_said_and_still_hold(monkeypatch):
     which = shutil.which
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None if name == "bwrap" else which(name))
-    monkeypatch.setattr(sandbox, "_isolation", None)
+    monkeypatch.setattr(sandbox.walls.shutil, "which", lambda name: None if name == "bwrap" else which(name))
+    monkeypatch.setattr(sandbox.walls, "_isolation", None)
     with pytest.warns(RuntimeWarning, match="no bubblewrap isolation .bwrap is not installed.*audit hook"):
         walls = sandbox.isolation()
     assert walls.kind in ("unshare", "none") and not walls.own_files
     result = _run("print(open('/etc/passwd').read())\n")  # the audit hook still refuses
     assert not result.passed and result.reason == "refused" and "root:" not in result.stdout_tail
     assert _run("print(sum(range(10)))\n").stdout_tail == "45\n"
+
+
+def test_the_program_is_compiled_as_written_not_with_the_prelude_s_future_flags():
+    """The prelude is a module of its own; the program must not inherit anything from it."""
+    result = _run("def f(x: int) -> None: pass\nassert f.__annotations__['x'] is int\n"
+                  "import __main__\nassert not hasattr(__main__, '_sandbox_main')\n")
+    assert result.passed, result

@@ -13,12 +13,15 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from assay import PerfConfig, run_perf
 from assay.engines.sim import SimServer, SimSettings
 from assay.perf.schedule import LoopMonitor
 from tests.perf.machine_load import MachineDelay, delay_per_point
 
 
+@pytest.mark.slow
 def test_loop_monitor_sees_a_blocked_loop_and_a_quiet_one():
     async def measure(block_ms: float):
         monitor = LoopMonitor()
@@ -42,6 +45,7 @@ def test_loop_monitor_sees_a_blocked_loop_and_a_quiet_one():
     assert 0 <= quiet.cpu_percent < 50
 
 
+@pytest.mark.slow
 def test_a_busy_client_marks_its_point_client_bound(tmp_path, monkeypatch):
     # A thread spinning in pure Python holds the GIL and a core once the sweep point starts (started
     # with the point's monitor, so that start-up work, which hands the GIL back and forth, stays quick).

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from assay import PerfConfig, run_perf
 from assay.engines.sim import SimServer, SimSettings
 from tests.browser import browser_page
 from tests.conftest import ARTIFACTS
 from tests.helpers import run_assay
+
+pytestmark = pytest.mark.slow
 
 PLOTS = ("throughput", "latency", "distributions", "timeline")
 

@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from assay.data.tokenizers import load_tokenizer
 from assay.engines.models import CHATML_TEMPLATE
 from assay.engines.sim import SimServer, SimSettings
@@ -18,6 +20,7 @@ def _run_dir(stdout: str) -> Path:
     return Path(line.removeprefix("Run directory: ").strip())
 
 
+@pytest.mark.slow
 def test_report_txt_is_what_the_console_showed(tmp_path):
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=1)) as sim:
         result = run_assay(
@@ -43,6 +46,7 @@ def test_report_txt_is_what_the_console_showed(tmp_path):
     assert again.stdout == report
 
 
+@pytest.mark.slow
 def test_quiet_runs_keep_the_whole_report_in_report_txt(tmp_path):
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=1)) as sim:
         result = run_assay(

@@ -15,6 +15,7 @@ def _config(url: str, tokenizer: str, tmp_path, **extra):
                       outputs_dir=str(tmp_path), quiet=True, **extra)
 
 
+@pytest.mark.slow
 def test_simulator_metrics_match_the_client_per_point(tmp_path):
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=2)) as sim:
         result = run_perf(_config(f"{sim.base_url}/completions", "o200k_base", tmp_path))
@@ -42,6 +43,7 @@ def test_histograms_give_server_means():
     assert server["generation_tokens"] == 400 and server["generation_tokens_per_s"] == 200
 
 
+@pytest.mark.slow
 def test_an_unreachable_metrics_endpoint_does_not_fail_the_run(tmp_path):
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=2)) as sim:
         config = _config(f"{sim.base_url}/completions", "o200k_base", tmp_path)

@@ -29,6 +29,7 @@ def _perf(sim: SimServer, tmp_path, endpoint: str = "completions", **kwargs):
     return result, [r for r in records if r.phase == "measure"]
 
 
+@pytest.mark.slow
 def test_aborted_streams_are_failures_counted_exactly_as_injected(tmp_path):
     """HTTP 200 with finish_reason "abort" after a few tokens (vLLM shutting down) is a failure."""
     settings = SimSettings(ttft_ms=5, tpot_ms=1, faults={"abort": 0.4}, fault_seed=11)
@@ -50,6 +51,7 @@ def test_aborted_streams_are_failures_counted_exactly_as_injected(tmp_path):
     assert point["output_tokens_per_request"]["mean"] == 16
 
 
+@pytest.mark.slow
 def test_a_stream_past_max_tokens_is_a_protocol_error_and_is_cut_at_once(tmp_path):
     settings = SimSettings(ttft_ms=5, tpot_ms=20, faults={"runaway": 0.5}, fault_seed=2)
     with SimServer(settings) as sim:
@@ -67,6 +69,7 @@ def test_a_stream_past_max_tokens_is_a_protocol_error_and_is_cut_at_once(tmp_pat
         assert (record.end_ns - record.sent_ns) / 1e9 < 0.8
 
 
+@pytest.mark.slow
 def test_a_stream_past_max_tokens_by_its_usage_is_a_protocol_error(tmp_path):
     """Several tokens a chunk: fewer chunks than max_tokens, but the server's usage says 50 > 10."""
     settings = SimSettings(ttft_ms=5, tpot_ms=1, tokens_per_chunk=5, faults={"runaway": 0.5}, fault_seed=2)
@@ -78,6 +81,7 @@ def test_a_stream_past_max_tokens_by_its_usage_is_a_protocol_error(tmp_path):
     assert all("usage: 50 completion tokens" in (r.error or "") for r in records if r.response_id in runaway)
 
 
+@pytest.mark.slow
 def test_perf_total_timeout_ends_a_stream_that_never_stops(tmp_path):
     """Empty events every few ms: --read-timeout never fires; --total-timeout (per request) does."""
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=2, faults={"endless": 0.5}, fault_seed=4)) as sim:
@@ -103,6 +107,7 @@ def test_perf_total_timeout_ends_a_stream_that_never_stops(tmp_path):
     assert json.loads((run_dir / "run.json").read_text())["config"]["total_timeout"] == 1.5
 
 
+@pytest.mark.slow
 def test_eval_total_timeout_ends_a_stream_that_never_stops(tmp_path):
     folder = tmp_path / "data" / "general_qa"
     folder.mkdir(parents=True)
@@ -125,6 +130,7 @@ def test_eval_total_timeout_ends_a_stream_that_never_stops(tmp_path):
     assert elapsed < 30
 
 
+@pytest.mark.slow
 def test_length_before_min_tokens_is_a_failure_and_after_it_is_not():
     """The context limit cuts at 16 output tokens: a request that asked for at least 32 failed."""
 
@@ -151,6 +157,7 @@ def test_ignore_eos_advice_is_not_given_when_ignore_eos_was_set():
     assert "add --extra-args" not in advice and "ignore_eos is set" in advice
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("endpoint, tokens_per_chunk", [("chat/completions", 1), ("completions", 3)])
 def test_harmony_first_answer_mark_is_the_final_channels_first_chunk(tmp_path, endpoint, tokens_per_chunk):
     """The server streams harmony text in the content; the answer mark is the final channel's first chunk."""
@@ -166,6 +173,7 @@ def test_harmony_first_answer_mark_is_the_final_channels_first_chunk(tmp_path, e
         assert (record.first_answer_ns - record.sent_ns) // 1000 == record.chunk_times_us[answer_chunk]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", [True, False])
 def test_harmony_eval_scores_the_final_channel_and_a_cut_analysis_as_truncated(tmp_path, stream):
     folder = tmp_path / "data" / "general_qa"

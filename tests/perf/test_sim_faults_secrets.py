@@ -12,9 +12,13 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from assay.engines.sim import SimServer, SimSettings
 from assay.redact import basic_token
 from tests.helpers import run_assay
+
+pytestmark = pytest.mark.slow  # perf, eval and the app against a server that echoes secrets
 
 USER, PASSWORD, QUERY_KEY = "bob", "BasicPass-7781", "QueryKey-5531"
 API_KEY, HEADER_VALUE = "ApiKey-9043", "HeaderVal-2207"
@@ -40,7 +44,7 @@ def _url(sim: SimServer, path: str) -> str:
 
 
 def _app_text(outputs: Path) -> str:
-    from tests.app.conftest import AppServer
+    from tests.app.support import AppServer
 
     texts = []
     with AppServer(outputs) as app:

@@ -31,6 +31,8 @@ from assay.perf.schedule import arrival_offsets
 from assay.store import read_records
 from tests.perf.machine_load import delay_per_point
 
+pytestmark = pytest.mark.slow
+
 
 def _run(sim: SimServer, tmp_path, **kwargs):
     config = dict(url=f"{sim.base_url}/completions", model="sim", tokenizer_path="o200k_base",
@@ -186,6 +188,7 @@ def test_duration_stops_in_time_and_warmup_is_excluded(tmp_path):
     assert point["requests"] == len(records) - len(warm) and point["excluded"] == {"warmup": len(warm)}
 
 
+@pytest.mark.slow  # a dozen probes of a few seconds each
 def test_slo_search_finds_the_knee(tmp_path):
     # TTFT = 20 ms + 40 ms for every other request in flight: 340 ms at 9, 380 ms at 10. The SLO sits
     # between them, 20 ms from each, and 60 ms from 300 ms at 8: a loaded machine (the simulator

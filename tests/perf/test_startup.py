@@ -52,6 +52,7 @@ def _run_hooked(args: list[str], out: Path, cache: Path) -> tuple[dict[str, int]
     return json.loads(out.read_text()), result
 
 
+@pytest.mark.slow
 def test_no_numpy_matplotlib_or_tokenizer_before_the_first_request(tmp_path):
     cache = tmp_path / "cache"
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=1)) as sim:

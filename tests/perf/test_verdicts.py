@@ -30,6 +30,7 @@ def _run_dir(stdout_or_message: str) -> Path:
     raise AssertionError(f"no run directory in {stdout_or_message!r}")
 
 
+@pytest.mark.slow
 def test_a_point_against_a_dead_server_fails_the_run_and_names_the_point(tmp_path, monkeypatch, capsys):
     """The issue's case: the server dies after the first point; the second gets only 'connection refused'."""
     measure = runner._Run._measure
@@ -65,6 +66,7 @@ def test_a_point_against_a_dead_server_fails_the_run_and_names_the_point(tmp_pat
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_the_threshold_decides_the_exit_code_with_sim_faults(tmp_path):
     """A quarter of the requests get HTTP 500: exit 3 at the default (every request must succeed), 0 at 0.5."""
     settings = SimSettings(ttft_ms=5, tpot_ms=1, faults={"http500": 0.25}, fault_seed=1)
@@ -82,6 +84,7 @@ def test_the_threshold_decides_the_exit_code_with_sim_faults(tmp_path):
     assert lenient.stderr == "" and "FAILED" not in lenient.stdout
 
 
+@pytest.mark.slow
 def test_a_probe_that_lost_requests_does_not_meet_the_slo(tmp_path):
     """SLO search: probes whose requests fail (every one here) never count as meeting the SLO."""
     settings = SimSettings(ttft_ms=5, tpot_ms=1, faults={"http500": 0.3}, fault_seed=2)
@@ -97,6 +100,7 @@ def test_a_probe_that_lost_requests_does_not_meet_the_slo(tmp_path):
     assert all(not probe["meets"] for probe in search["probes"] if probe["value"] in lossy), search
 
 
+@pytest.mark.slow
 def test_advice_compares_sweep_points_by_load_not_in_the_order_run(tmp_path):
     """Points run at concurrency 8, then 1, then 2, on a server that batches 2: it saturates at 2.
 
@@ -120,6 +124,7 @@ def test_advice_compares_sweep_points_by_load_not_in_the_order_run(tmp_path):
     (None, "Average send lag behind schedule (ms)", "Average wait for a client slot"),
     (2, "Average wait for a client slot (ms)", "send lag"),
 ])
+@pytest.mark.slow
 def test_open_loop_wait_is_named_for_what_it_is(tmp_path, cap, label, other):
     """Uncapped open loop: nothing to wait for, the number is how late the client sent; capped: slot wait."""
     with SimServer(SimSettings(ttft_ms=5, tpot_ms=1)) as sim:
@@ -161,6 +166,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow  # busies both cores for half a minute
 def test_lag_from_other_processes_is_not_blamed_on_the_client(tmp_path):
     """Other processes take the CPU while the client idles: the point is machine-bound, not client-bound,
     and the advice is a quieter machine, not --workers."""
@@ -183,6 +189,7 @@ def test_lag_from_other_processes_is_not_blamed_on_the_client(tmp_path):
     assert "⚠ client-bound point" not in report and "use --workers" not in report
 
 
+@pytest.mark.slow
 def test_lag_from_the_clients_own_work_is_client_bound(tmp_path, monkeypatch):
     """A thread of the client itself spins: its own CPU, so --workers is the advice."""
     import threading
@@ -218,6 +225,7 @@ def test_lag_from_the_clients_own_work_is_client_bound(tmp_path, monkeypatch):
     assert "use --workers" in result.report_text and "machine-bound" not in result.report_text
 
 
+@pytest.mark.slow
 def test_a_threshold_outside_0_to_1_is_refused_in_one_line(tmp_path):
     result = run_assay("perf", "--url", "http://127.0.0.1:9/v1/completions", "--model", "m",
                        "--min-success-rate", "95", "--outputs-dir", str(tmp_path), *SMALL)
@@ -226,6 +234,7 @@ def test_a_threshold_outside_0_to_1_is_refused_in_one_line(tmp_path):
         "assay: error: min_success_rate: a fraction between 0 and 1 (1 = every request), got 95.0"]
 
 
+@pytest.mark.slow
 def test_probes_past_the_load_an_slo_search_settles_on_do_not_fail_the_run(tmp_path):
     """The search probes past capacity on purpose: requests lost there fail that probe's SLO, not the run.
 

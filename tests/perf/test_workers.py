@@ -28,6 +28,7 @@ def _ttft_error_p50_ms(records, truth) -> float:
     return statistics.median((r.first_token_ns - r.sent_ns) / 1e6 - served[r.response_id] for r in records)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("load", [{"parallel": [8], "number": [48]}, {"rate": [60.0], "number": [60]}])
 def test_two_workers_match_one_process(tmp_path, load):
     with SimServer(SimSettings(ttft_ms=20, tpot_ms=4)) as sim:

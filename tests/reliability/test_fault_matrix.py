@@ -17,6 +17,8 @@ from assay.eval import run_eval
 from assay.eval.records import SampleJournal
 from assay.store import read_records
 
+pytestmark = pytest.mark.slow  # every fault against a real perf and eval run
+
 # What a faulty response becomes on the client: None = still a success.
 EXPECTED_KIND = {
     "http500": "http", "http502": "http", "http503": "http", "http429": "http",

@@ -26,6 +26,8 @@ from assay.eval.records import SampleRecord
 from assay.store import read_records
 from tests.helpers import run_assay
 
+pytestmark = pytest.mark.slow  # real runs onto a full file system
+
 NO_SPACE = "No space left on device"
 
 
@@ -164,7 +166,7 @@ def test_eval_on_a_full_disk_stops_at_once_with_one_line_and_keeps_what_it_wrote
         )
         served = len(sim.records())
     line = _one_error_line(done.stderr)
-    run_dir = next(p for p in full_disk.iterdir() if (p / "run.json").exists())
+    run_dir = next(p.parent for p in full_disk.rglob("run.json"))  # either run-folder layout
     samples_file = run_dir / "samples.jsonl"
     assert line == f"assay: cannot write {samples_file}: {NO_SPACE}"
     assert done.returncode == 5
@@ -253,7 +255,7 @@ def test_an_llm_judge_cache_that_cannot_grow_stops_the_eval_with_its_path(tmp_pa
     ))
     from aiohttp import web
 
-    from tests.eval.test_retries_and_errors import ScriptedServer
+    from tests.scripted_server import ScriptedServer
 
     limit_bytes = 100_000
 
@@ -268,7 +270,7 @@ def test_an_llm_judge_cache_that_cannot_grow_stops_the_eval_with_its_path(tmp_pa
         first = subprocess.run([sys.executable, "-c", _EVAL_WITH_A_JUDGE, json.dumps(config)], capture_output=True,
                                text=True, timeout=300)
         assert first.returncode == 0, first.stderr
-        run_dir = next(p for p in (tmp_path / "out").iterdir() if (p / "run.json").exists())
+        run_dir = next(p.parent for p in (tmp_path / "out").rglob("run.json"))  # either run-folder layout
         cache = run_dir / "judge_cache.jsonl"
         assert len(_whole_lines(cache)) == 2
         # The cache has room for no further line; every other file of the run is far below the limit.

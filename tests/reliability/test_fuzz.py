@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assay.client.openai import _StreamState
+from assay.client.sse import StreamState
 from assay.errors import AssayError
 from assay.eval.scoring import extract_boxed, extract_final_answer, last_number, split_reasoning
 from assay.eval.scoring.choice import extract_choice
+
+pytestmark = pytest.mark.slow  # property tests of hundreds of examples each
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -25,7 +28,7 @@ json_like = st.recursive(
 @FAST
 @given(st.lists(st.binary(max_size=200), max_size=20))
 def test_sse_parser_survives_any_bytes(payloads):
-    state = _StreamState()
+    state = StreamState()
     for i, payload in enumerate(payloads):
         state.on_data(payload, i)
     state.problem()  # decides success or a reason, without raising
@@ -36,7 +39,7 @@ def test_sse_parser_survives_any_bytes(payloads):
 def test_sse_parser_survives_any_json_shape(value):
     import json
 
-    state = _StreamState()
+    state = StreamState()
     state.on_data(json.dumps({"choices": value, "usage": value, "error": value}).encode(), 1)
     state.on_data(json.dumps(value).encode(), 2)
     state.problem()

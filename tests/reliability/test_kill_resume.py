@@ -15,9 +15,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from assay.engines.sim import SimServer, SimSettings
 from assay.eval.records import SampleJournal
+
+pytestmark = pytest.mark.slow  # twenty kills and resumes of a real eval run
 
 SAMPLES = 200
 KILLS = 20
@@ -54,6 +59,12 @@ class _Journal:
         return self.lines
 
 
+def _made_run_dir(work: Path) -> Path | None:
+    """The run directory eval made under ``work`` (whichever run-folder layout), once its run.json exists."""
+    found = sorted(work.glob("**/run.json")) if work.exists() else []
+    return found[0].parent if found else None
+
+
 def _kill_after_progress(process: subprocess.Popen, work, run_dir, records: int) -> bool:
     """SIGKILL ``process`` once its journal holds ``records`` more records than at its start.
 
@@ -66,8 +77,8 @@ def _kill_after_progress(process: subprocess.Popen, work, run_dir, records: int)
     deadline = time.monotonic() + 120
     while records or journal is not None:
         if journal is None:  # the first try: its run directory appears once it has loaded the data
-            made = list(work.iterdir()) if work.exists() else []
-            journal = _Journal(made[0]) if made else None
+            made = _made_run_dir(work)
+            journal = _Journal(made) if made is not None else None
         elif records == 0:
             if journal.current_inode() not in (0, inode):
                 break
@@ -103,7 +114,8 @@ def test_kill_9_at_20_random_points_then_resume(tmp_path):
         reference = subprocess.run(_command(sim, tmp_path / "data", tmp_path / "reference"), capture_output=True,
                                    text=True, timeout=300)
         assert reference.returncode == 0, reference.stderr
-        reference_dir = next((tmp_path / "reference").iterdir())
+        reference_dir = _made_run_dir(tmp_path / "reference")
+        assert reference_dir is not None
 
         work = tmp_path / "killed"
         run_dir = None
@@ -116,8 +128,7 @@ def test_kill_9_at_20_random_points_then_resume(tmp_path):
             kills += _kill_after_progress(process, work, run_dir, records)
             process.wait()
             if run_dir is None:
-                made = list(work.iterdir()) if work.exists() else []
-                run_dir = made[0] if made else None
+                run_dir = _made_run_dir(work)
         assert kills == KILLS  # every try was really cut short, whatever the machine's speed
         assert run_dir is not None and 0 < _Journal(run_dir).records() < 2 * SAMPLES
         final = subprocess.run(_command(sim, tmp_path / "data", work, run_dir), capture_output=True, text=True,

@@ -24,6 +24,7 @@ from tests.conftest import REPO
 from tests.helpers import run_assay
 
 
+@pytest.mark.slow
 def test_report_of_a_killed_run_counts_planned_requests_and_rebuilds_the_summary(tmp_path: Path) -> None:
     number = 3000
     outputs = tmp_path / "out"
@@ -86,6 +87,7 @@ def test_readme_and_help_name_o200k_harmony() -> None:
     assert done.returncode == 0 and "o200k_harmony" in " ".join(done.stdout.split())
 
 
+@pytest.mark.slow
 def test_a_perf_dataset_line_that_is_not_utf8_is_named_by_its_number(tmp_path: Path) -> None:
     dataset = tmp_path / "prompts.txt"
     dataset.write_bytes(b"first prompt\nsecond prompt\ncaf\xe9 third\n")  # Latin-1, not UTF-8

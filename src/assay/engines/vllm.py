@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from assay.engines.llama_server import _file_lock, cache_root, free_port
+from assay.engines.llama_server import cache_root, file_lock, free_port
 from assay.engines.process import EngineProcess
 from assay.errors import EngineError
 
@@ -70,7 +70,7 @@ def ensure_vllm(*, install: bool = True, log: bool = True) -> Path:
     if not install:
         raise EngineError("vLLM is not installed: run `assay engine build vllm` (or scripts/setup_vllm.sh)")
     venv = vllm_venv_dir()
-    with _file_lock(cache_root() / ".vllm-install.lock"):
+    with file_lock(cache_root() / ".vllm-install.lock"):
         found = find_vllm_python()
         if found is not None:  # another process installed it while we waited
             return found
@@ -122,7 +122,7 @@ def hf_model_folder(gguf_path: Path, target: Path, *, python: Path | None = None
         return target
     python = python or ensure_vllm()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.parent / f".{target.name}.lock"):
+    with file_lock(target.parent / f".{target.name}.lock"):
         if (target / "config.json").exists():
             return target
         staging = target.with_name(target.name + ".tmp")
@@ -151,6 +151,10 @@ class VllmServer(EngineProcess):
     capital of France is Paris." in float32, from the same folder that transformers answers
     correctly in bf16).
 
+    ``reasoning_parser`` (e.g. ``deepseek_r1``) puts ``<think>`` text in the replies' ``reasoning`` field;
+    ``tool_call_parser`` (e.g. ``hermes``) turns the model's tool-call text into ``tool_calls``, with
+    ``--enable-auto-tool-choice``. Without them vLLM leaves both in ``content``.
+
     ``compile_graph`` is off by default (``--enforce-eager``): the CPU build's compiled graph
     does not load back from its cache in 0.32 ("Compiling model again due to a load failure …
     'function' object has no attribute 'finalize_loading'"), so every start would spend minutes
@@ -172,6 +176,8 @@ class VllmServer(EngineProcess):
         kv_cache_gib: int = 1,
         dtype: str = "float32",
         compile_graph: bool = False,
+        reasoning_parser: str | None = None,
+        tool_call_parser: str | None = None,
         extra_args: list[str] | None = None,
         startup_timeout_s: float = 900.0,
         log_path: str | os.PathLike[str] | None = None,
@@ -184,6 +190,8 @@ class VllmServer(EngineProcess):
         self.kv_cache_gib = kv_cache_gib
         self.dtype = dtype
         self.compile_graph = compile_graph
+        self.reasoning_parser = reasoning_parser
+        self.tool_call_parser = tool_call_parser
         self.extra_args = list(extra_args or [])
         self.started_in_s: float | None = None
 
@@ -195,7 +203,10 @@ class VllmServer(EngineProcess):
             "--model", str(self.model_path), "--served-model-name", self.alias,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--max-model-len", str(self.max_model_len), "--max-num-seqs", str(self.parallel),
-            "--dtype", self.dtype, *([] if self.compile_graph else ["--enforce-eager"]), *self.extra_args,
+            "--dtype", self.dtype, *([] if self.compile_graph else ["--enforce-eager"]),
+            *(["--reasoning-parser", self.reasoning_parser] if self.reasoning_parser else []),
+            *(["--enable-auto-tool-choice", "--tool-call-parser", self.tool_call_parser] if self.tool_call_parser else []),
+            *self.extra_args,
         ]
 
     def environment(self) -> dict[str, str]:

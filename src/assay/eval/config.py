@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.constants import EvalType
+from assay.data.benchmark_data import HUBS
 from assay.errors import ConfigError
 from assay.redact import redact_url
 from assay.validation import check_types, init_fields
@@ -20,10 +21,11 @@ GENERATION_KEYS = {
 }
 DATASET_ARG_KEYS = {
     "subset_list": list, "few_shot_num": int, "local_path": str, "prompt_template": str, "dataset_id": str,
-    "few_shot_random": bool, "prompt_style": str,
+    "few_shot_random": bool, "prompt_style": str, "start_date": str, "end_date": str,
 }
+OWN_ARG_KEYS = ("start_date", "end_date")
+"""``dataset_args`` keys only some benchmarks read (each lists them in ``DataSource.own_args``)."""
 PROMPT_STYLES = ("default", "official")
-HUBS = ("huggingface", "modelscope", "local")
 
 
 @dataclass(init=False)
@@ -34,7 +36,8 @@ class TaskConfig:
     api_url: str | None = None
     """Base URL of the service, e.g. ``http://127.0.0.1:8801/v1`` (``/chat/completions`` is appended)."""
     api_key: str | None = field(default=None, repr=False)
-    eval_type: str = EvalType.SERVICE
+    eval_type: EvalType | str = EvalType.SERVICE
+    """``EvalType.SERVICE`` (``"openai_api"``; EvalScope's ``"service"``/``"server"`` read as it)."""
     datasets: list[str] = field(default_factory=list)
     dataset_args: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_dir: str | None = None
@@ -42,6 +45,9 @@ class TaskConfig:
     generation_config: dict[str, Any] = field(default_factory=dict)
     eval_batch_size: int = 1
     """Requests in flight at once."""
+    concurrency_levels: list[int] | None = None
+    """Accuracy under load: run the same samples once per level (requests in flight), each compared
+    with the lowest (see :mod:`assay.eval.under_load`); replaces ``eval_batch_size``."""
     timeout: float | None = None
     """Seconds one request may take, start to finish (None: no limit)."""
     repeats: int = 1
@@ -68,12 +74,27 @@ class TaskConfig:
         init_fields(self, kwargs)
         self.validate()
 
+    def check_judges(self) -> None:
+        """Refuse, before any request is sent, a run of a benchmark only an LLM judge can score without one.
+
+        (Loading its samples needs no judge: this is checked when a run starts, not on construction.)
+        """
+        from assay.eval.benchmarks import get_benchmark
+
+        for name in self.datasets:
+            if get_benchmark(name).needs_llm_judge and (not self.judge_model_args or self.judge_strategy == "rule"):
+                raise ConfigError(f"datasets: {name} needs an LLM judge (judge_model_args"
+                                  + (", and a judge_strategy other than 'rule')" if self.judge_strategy == "rule" else ")"))
+
     def validate(self) -> None:
         if isinstance(self.datasets, str):
             self.datasets = [self.datasets]
         check_types(self)
-        if self.eval_type not in EvalType.ALL:
-            raise ConfigError(f"eval_type: only {EvalType.SERVICE!r} (an OpenAI-compatible service) is supported, got {self.eval_type!r}")
+        try:
+            self.eval_type = EvalType.parse(self.eval_type)
+        except ValueError:
+            raise ConfigError(f"eval_type: only {EvalType.SERVICE.value!r} (an OpenAI-compatible service) is "
+                              f"supported, got {self.eval_type!r}") from None
         if self.engine is None:
             if not self.api_url:
                 raise ConfigError("api_url: give the service's base URL (e.g. http://127.0.0.1:8801/v1) or engine='llama-server'")
@@ -98,6 +119,11 @@ class TaskConfig:
                 raise ConfigError(f"dataset_args.{name}: expected a mapping")
             for key, value in args.items():
                 _check_key(f"dataset_args.{name}", key, value, DATASET_ARG_KEYS)
+            own = get_benchmark(name).data.own_args
+            for key in args:
+                if key in OWN_ARG_KEYS and key not in own:
+                    raise ConfigError(f"dataset_args.{name}.{key}: {name} has no use for it"
+                                      + (f" (it reads {', '.join(own)})" if own else ""))
             subsets = args.get("subset_list")
             if subsets is not None:
                 known = get_benchmark(name).subsets
@@ -123,6 +149,8 @@ class TaskConfig:
                 raise ConfigError(f"{where}: one of {', '.join(PROMPT_STYLES)}, got {style!r}")
         if self.eval_batch_size < 1:
             raise ConfigError(f"eval_batch_size: must be >= 1, got {self.eval_batch_size}")
+        if self.concurrency_levels is not None:
+            _check_concurrency_levels(self.concurrency_levels, self.eval_batch_size, self.use_cache)
         if self.repeats < 1:
             raise ConfigError(f"repeats: must be >= 1, got {self.repeats}")
         if self.retries < 0:
@@ -149,6 +177,18 @@ class TaskConfig:
         if data.get("judge_model_args") and data["judge_model_args"].get("api_url"):
             data["judge_model_args"]["api_url"] = redact_url(str(data["judge_model_args"]["api_url"]))
         return data
+
+
+def _check_concurrency_levels(levels: list[int], eval_batch_size: int, use_cache: str | None) -> None:
+    if not levels or any(level < 1 for level in levels):
+        raise ConfigError(f"concurrency_levels: one or more numbers >= 1, got {levels}")
+    if len(set(levels)) != len(levels):
+        raise ConfigError(f"concurrency_levels: each level once, got {levels}")
+    if eval_batch_size != 1:
+        raise ConfigError(f"concurrency_levels {levels} set the requests in flight per level: "
+                          f"leave eval_batch_size ({eval_batch_size}) out")
+    if use_cache:
+        raise ConfigError("concurrency_levels: a run under load cannot resume another (use_cache); start it anew")
 
 
 def _check_key(where: str, key: str, value: Any, allowed: dict[str, Any]) -> None:
@@ -192,7 +232,7 @@ def run_identity(config: dict[str, Any], *, endpoint: str | None = None) -> dict
         # Every dataset argument shapes the prompts except those that choose which rows are read.
         prompts[name] = {key: value for key, value in args.items() if key not in DATA_SOURCE_KEYS}
         prompts[name] |= {
-            "prompt_template": args.get("prompt_template") or benchmark.prompt_template,
+            "prompt_template": args.get("prompt_template") or benchmark.prompt.template,
             "few_shot_num": int(args.get("few_shot_num", 0) or 0),
             "few_shot_random": bool(args.get("few_shot_random", False)),
             "prompt_style": str(args.get("prompt_style") or config.get("prompt_style") or "default"),

@@ -12,20 +12,27 @@ The verdict is parsed strictly: the judge's last non-empty line must be ``CORREC
 *unparsable*, with the judge's raw text, and the generation is left out of the score like a
 failed request, never counted wrong. Verdicts are cached per (judge model, prompt) in
 ``judge_cache.jsonl`` of the run, so a resume or a rescore asks again only what is new.
+
+Scorers get the run's :class:`Judges` (the math checker, the LLM judge, the strategy), typed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from assay.errors import ConfigError
-from assay.store.rundir import LineAppender
+import msgspec
+
+from assay.errors import AssayError, ConfigError
+from assay.store import JsonlWriter, read_jsonl
+
+if TYPE_CHECKING:
+    from assay.client import OpenAIClient
+    from assay.eval.scoring.mathcheck import MathChecker
 
 STRATEGIES = ("auto", "rule", "llm", "llm_recall")
 CACHE_FILE = "judge_cache.jsonl"
@@ -37,6 +44,14 @@ DEFAULT_TEMPLATE = (
 )
 _ARG_KEYS = {"api_url", "model_id", "model", "api_key", "prompt_template", "generation_config"}
 _VERDICT = re.compile(r"^[\s*_`\"'.:!(\[]*(CORRECT|INCORRECT)[\s*_`\"'.:!)\]]*$", re.IGNORECASE)
+
+
+class CachedVerdict(msgspec.Struct, kw_only=True):
+    """A line of ``judge_cache.jsonl``: the judge's raw reply to one prompt (``key``: its hash with the model)."""
+
+    key: str
+    model: str = ""
+    raw: str
 
 
 @dataclass
@@ -88,28 +103,24 @@ class LLMJudge:
         self.generation = dict(args.get("generation_config") or {"temperature": 0.0, "max_tokens": 256})
         self.cache_path = cache_dir / CACHE_FILE if cache_dir is not None else None
         self._cache: dict[str, str] = {}
-        self._cache_file: LineAppender | None = None
-        self._client: Any = None
+        self._cache_file: JsonlWriter | None = None
+        self._client: OpenAIClient | None = None
         self.requests = 0
-        if self.cache_path is not None and self.cache_path.exists():
-            for line in self.cache_path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                    self._cache[entry["key"]] = entry["raw"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn last line
+        if self.cache_path is not None:
+            entries, _torn = read_jsonl(self.cache_path, CachedVerdict)  # a torn last line is skipped
+            self._cache.update((entry.key, entry.raw) for entry in entries)
 
     async def __aenter__(self) -> LLMJudge:
-        from assay.client.openai import OpenAIClient
+        from assay.client import OpenAIClient
 
         base = str(self.args["api_url"]).rstrip("/")
         url = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
         key = self.args.get("api_key")
         if not key or key == "***":  # masked in a stored run: take it from the environment
             key = os.environ.get("ASSAY_JUDGE_API_KEY")
-        self._client = OpenAIClient(url, self.model, api_key=key, stream=False, temperature=None,
-                                    total_timeout_s=600.0)
-        await self._client.__aenter__()
+        client = OpenAIClient(url, self.model, api_key=key, stream=False, temperature=None, total_timeout_s=600.0)
+        await client.__aenter__()
+        self._client = client
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -120,13 +131,15 @@ class LLMJudge:
             cache_file, self._cache_file = self._cache_file, None
             cache_file.close()
 
-    def prompt(self, question: str, gold: str, answer: str) -> str:
-        return self.template.format(question=question, gold=gold, answer=answer)
+    def prompt(self, question: str, gold: str, answer: str, template: str | None = None) -> str:
+        return (template or self.template).format(question=question, gold=gold, answer=answer)
 
-    async def judge(self, question: str, gold: str, answer: str) -> JudgeVerdict:
-        from assay.client.openai import ChatOrCompletionRequest
+    async def judge(self, question: str, gold: str, answer: str, *, template: str | None = None) -> JudgeVerdict:
+        """The judge's opinion; ``template``: a benchmark's own grading prompt (SimpleQA's grades), whose
+        reply the benchmark parses from ``raw`` (``correct`` is then None unless it says CORRECT/INCORRECT)."""
+        from assay.client import ChatOrCompletionRequest
 
-        prompt = self.prompt(question, gold, answer)
+        prompt = self.prompt(question, gold, answer, template)
         key = hashlib.sha256(f"{self.model}\n{prompt}".encode()).hexdigest()
         if key in self._cache:
             raw = self._cache[key]
@@ -136,25 +149,45 @@ class LLMJudge:
         request = ChatOrCompletionRequest(messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens,
                                           extra=generation)
         self.requests += 1
-        completion = await self._client.complete(request)
-        if completion.error is not None:
-            return JudgeVerdict(None, "", cached=False, error=f"judge request failed: {completion.error}")
-        raw = completion.answer
+        assert self._client is not None, "LLMJudge.judge outside `async with`"
+        response = await self._client.send(request)
+        if response.error is not None:
+            return JudgeVerdict(None, "", cached=False, error=f"judge request failed: {response.error}")
+        raw = response.answer
         self._cache[key] = raw
         if self.cache_path is not None:  # whole lines only; a write error stops the run (StorageError)
             if self._cache_file is None:
-                self._cache_file = LineAppender(self.cache_path)
-            self._cache_file.append((json.dumps({"key": key, "model": self.model, "raw": raw}) + "\n").encode())
+                self._cache_file = JsonlWriter(self.cache_path)
+            self._cache_file.write(CachedVerdict(key=key, model=self.model, raw=raw))
         return JudgeVerdict(parse_verdict(raw), raw, cached=False)
 
 
+class AnswerJudge(Protocol):
+    """A judge of one answer against its reference (an LLM judge; a test may give its own)."""
+
+    model: str
+
+    async def judge(self, question: str, gold: str, answer: str, *, template: str | None = None) -> JudgeVerdict: ...
+
+
+@dataclass(frozen=True)
 class Judges:
-    """What benchmarks judge with: the math checker and, when configured, an LLM judge."""
+    """What scorers judge with: the math checker and, when configured, an LLM judge, and the strategy."""
 
-    def __init__(self, math: Any, llm: LLMJudge | None, strategy: str) -> None:
-        self.math = math
-        self.llm = llm
-        self.strategy = strategy
+    math: MathChecker | None = None
+    """Equivalence of math answers (None: no math benchmark in the run, or a test without one)."""
+    llm: AnswerJudge | None = None
+    strategy: str = "auto"
+    """``auto``, ``rule``, ``llm`` or ``llm_recall`` (see the module docstring)."""
 
-    async def equivalent_async(self, gold: str, predicted: str) -> tuple[bool, str]:
+    async def equivalent(self, gold: str, predicted: str) -> tuple[bool, str]:
+        """(equal, how) from the math checker."""
+        if self.math is None:
+            raise AssayError("a math scorer was run without a math checker (Judges(math=MathChecker()))")
         return await self.math.equivalent_async(gold, predicted)
+
+    def judge_info(self, opinion: JudgeVerdict) -> dict[str, Any]:
+        """What a sample record keeps of the LLM judge's opinion."""
+        assert self.llm is not None
+        return {"model": self.llm.model, "raw": opinion.raw, "verdict": opinion.correct, "cached": opinion.cached,
+                "error": opinion.error}

@@ -4,9 +4,11 @@
   (requests that finally failed are left out of that sample's repeats, and counted).
 - pass@k (k ≤ repeats): the unbiased estimator 1 - C(n-c, k) / C(n, k) per sample
   (Chen et al., 2021), averaged over samples with n ≥ k.
-- 95% CI: Wilson score interval when each sample has one judged repeat (a proportion),
-  else a percentile bootstrap over samples (2000 resamples, fixed seed), so repeats of
-  one sample are never treated as independent.
+- 95% CI: Wilson score interval when each sample has one judged repeat scored 0 or 1 (a
+  proportion), else a percentile bootstrap over samples (2000 resamples, fixed seed), so repeats
+  of one sample are never treated as independent and partial scores (F1, a tie's ½) are never
+  rounded. A weighted metric (IFEval's per-instruction scores, SimpleQA's F-score) is bootstrapped
+  as the weighted mean it is: each resample's sum(score × weight) / sum(weight).
 """
 
 from __future__ import annotations
@@ -37,14 +39,22 @@ def wilson(successes: float, total: int) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def bootstrap(values: Sequence[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+def bootstrap(values: Sequence[float], resamples: int = 2000, seed: int = 0,
+              weights: Sequence[float] | None = None) -> tuple[float, float]:
+    """Percentile interval of the (weighted) mean over samples, resampling samples with replacement."""
     import numpy as np
 
     if not values:
         return (0.0, 0.0)
     data = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    picks = rng.integers(0, len(data), size=(resamples, len(data)))
+    if weights is None:
+        means = data[picks].mean(axis=1)
+    else:
+        w = np.asarray(weights, dtype=float)
+        totals = w[picks].sum(axis=1)
+        means = np.divide((data * w)[picks].sum(axis=1), totals, out=np.zeros(resamples), where=totals > 0)
     low, high = np.percentile(means, [2.5, 97.5])
     return (float(low), float(high))
 
@@ -73,7 +83,7 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
             counts.append((len(valid), round(correct)))
     # No scored sample (every request failed): no score and no interval, null, never 0.0 with [0, 0].
     mean = sum(per_sample_mean) / len(per_sample_mean) if per_sample_mean else None
-    binary = all(n == 1 for n, _ in counts)
+    binary = all(n == 1 for n, _ in counts) and all(m in (0.0, 1.0) for m in per_sample_mean)
     ci = wilson(sum(c for _, c in counts), len(counts)) if binary else bootstrap(per_sample_mean)
     result: dict[str, Any] = {
         "num": len(by_sample),
@@ -99,8 +109,10 @@ def score_group(records: Iterable[SampleRecord], repeats: int, extra_metrics: Se
         if means:
             total = sum(weights)
             result[name] = sum(m * w for m, w in zip(means, weights)) / total if total else 0.0
-            binary = all(v in (0.0, 1.0) for v in means) and all(w == 1.0 for w in weights)
-            result["ci95"][name] = list(wilson(sum(means), len(means)) if binary else bootstrap(means))
+            unweighted = all(w == 1.0 for w in weights)
+            binary = unweighted and all(v in (0.0, 1.0) for v in means)
+            result["ci95"][name] = list(wilson(sum(means), len(means)) if binary
+                                        else bootstrap(means, weights=None if unweighted else weights))
     for k in range(2, repeats + 1):
         eligible = [(n, c) for n, c in counts if n >= k]
         values = [pass_at_k(n, c, k) for n, c in eligible]

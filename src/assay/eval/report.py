@@ -1,12 +1,75 @@
-"""The eval score table: printed (rich), saved as Markdown and JSON. Reads only stored data."""
+"""The eval reports: computed from the stored records only, saved as JSON and Markdown, printed (rich)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich import box
 from rich.console import Console
 from rich.table import Table
+
+from assay.errors import AssayError
+from assay.store import EVAL_REPORT_FILE, EVAL_REPORT_MD_FILE, BenchmarkReport, EvalReport
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """What an eval run (or a rescore) gives back: where its files are and its scores (report.json, typed)."""
+
+    run_dir: Path
+    report: EvalReport
+
+    @property
+    def model(self) -> str | None:
+        return self.report.model
+
+    @property
+    def reports(self) -> dict[str, dict[str, Any]]:
+        """Per benchmark as plain dicts (what ``run_task`` returns, as EvalScope's does):
+        ``{"metrics": [...], "subsets": {...}, "overall": {...}}``."""
+        return {name: msgspec.to_builtins(report) for name, report in self.report.reports.items()}
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        """The primary score (``AveragePass@1``) of every benchmark over all its subsets (None: nothing scored)."""
+        return {name: self.score(name) for name in self.report.reports}
+
+    def score(self, benchmark: str, metric: str = "AveragePass@1", subset: str | None = None) -> float | None:
+        """One score: ``metric`` of ``benchmark`` over all subsets, or of one ``subset`` (None: nothing scored)."""
+        report = self.report.reports[benchmark]
+        value = (report.overall if subset is None else report.subsets[subset]).get(metric)
+        return None if value is None else float(value)
+
+
+def write_reports(run_dir: Path, console: Console | None = None, *, print_it: bool = True) -> EvalResult:
+    """Compute, save (report.json, report.md) and print the reports of a run from its stored records only."""
+    from assay.eval.metrics import benchmark_report
+    from assay.store import EvalRun, read_run_info, read_samples, write_json_atomic, write_text_atomic
+
+    run = read_run_info(run_dir)
+    if not isinstance(run, EvalRun):
+        raise AssayError(f"{run_dir} is not an eval run directory")
+    config = run.config
+    records = list(read_samples(run_dir)[0].values())
+    reports: dict[str, BenchmarkReport] = {}
+    for name in config["datasets"]:
+        rows = [r for r in records if r.benchmark == name]
+        subsets = (config.get("dataset_args", {}).get(name, {}) or {}).get("subset_list") or run.benchmarks[name]["subsets"]
+        report = benchmark_report(rows, subsets=subsets, repeats=int(config.get("repeats", 1)),
+                                  extra_metrics=run.benchmarks[name].get("metrics", [])[1:])
+        reports[name] = BenchmarkReport(subsets=report["subsets"], overall=report["overall"], metrics=report["metrics"])
+    model = str(config.get("model"))
+    result = EvalResult(run_dir=run_dir, report=EvalReport(model=model, reports=reports))
+    write_json_atomic(run_dir / EVAL_REPORT_FILE, result.report)
+    categories = {name: info.get("categories", {}) for name, info in run.benchmarks.items()}
+    write_text_atomic(run_dir / EVAL_REPORT_MD_FILE, markdown_table(model, result.reports, categories))
+    if print_it:
+        print_table(model, result.reports, console, categories)
+    return result
+
 
 HEADERS = ["Model", "Dataset", "Metric", "Subset", "Num", "Score", "Cat.0", "95% CI", "Truncated", "No answer",
            "Errors"]

@@ -6,18 +6,33 @@ Field names and meanings follow EvalScope's ``perf`` arguments, so
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from assay.client.openai import endpoint_kind
 from assay.errors import ConfigError
+from assay.flags import flag, header, header_words, integer, json_object
 from assay.redact import redact_url
 from assay.validation import check_types, init_fields
 
-DATASETS = ("random", "line_by_line", "custom", "openqa", "chat")
+DATASETS = ("random", "line_by_line", "custom", "openqa", "chat", "trace", "workload_trace")
 DEFAULT_PERCENTILES = (10.0, 25.0, 50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0)
-SECRET_FIELDS = ("api_key",)
+SECRET_FIELDS = ("api_key", "wandb_api_key", "swanlab_api_key")
+ENGINES = ("llama-server", "vllm")
+_SLA_GROUP = "EvalScope's SLA auto-tuning (mapped onto --slo, --slo-search, --search-range, --search-repeats)"
+_EVALSCOPE = "EvalScope arguments (accepted; each prints what assay does instead, or says it is not supported)"
+
+
+def point_label(concurrency: int | None, rate: float | None) -> str:
+    """A sweep point in words, everywhere it is shown: ``concurrency 4``, ``rate 4/s`` or ``rate 4/s, cap 16``."""
+    if rate is None:
+        return f"concurrency {concurrency}"
+    cap = f", cap {concurrency}" if concurrency else ""
+    return f"rate {rate:g}/s{cap}"
 
 
 @dataclass(frozen=True)
@@ -34,86 +49,212 @@ class PointSpec:
 
     @property
     def label(self) -> str:
-        if self.rate is None:
-            return f"concurrency {self.concurrency}"
-        cap = f", cap {self.concurrency}" if self.concurrency else ""
-        return f"rate {self.rate:g}/s{cap}"
+        return point_label(self.concurrency, self.rate)
 
 
 @dataclass(init=False)
 class PerfConfig:
-    """Configuration of one ``assay perf`` run: one sweep point per (parallel, number) pair."""
+    """Configuration of one ``assay perf`` run: one sweep point per (parallel, number) pair.
 
-    url: str | None = None
+    Each field that is a command-line option declares its flag (``metadata=flag(...)``): the CLI's
+    arguments and their mapping to this class are built from these fields, in this order and group.
+    """
+
+    # target
+    url: str | None = field(default=None, metadata=flag(
+        "full endpoint URL, e.g. http://127.0.0.1:8000/v1/completions or /v1/chat/completions", group="target"))
     """Full endpoint URL: ``http://host:port/v1/completions`` or ``.../v1/chat/completions``."""
-    model: str | None = None
-    api: str = "openai"
-    api_key: str | None = field(default=None, repr=False)
-    headers: dict[str, str] = field(default_factory=dict, repr=False)
-    parallel: list[int] | None = None
+    model: str | None = field(default=None, metadata=flag("model name as the server knows it", group="target"))
+    api: str = field(default="openai", metadata=flag("API flavour (only 'openai')", group="target"))
+    api_key: str | None = field(default=None, repr=False, metadata=flag(
+        "sent as 'Authorization: Bearer …'; never written anywhere (or set ASSAY_API_KEY)", group="target"))
+    headers: dict[str, str] = field(default_factory=dict, repr=False, metadata=flag(
+        "extra request headers; their values are never written anywhere", group="target", nargs="+", parse=header,
+        metavar="NAME=VALUE", convert=dict, write=header_words))
+    engine: str | None = field(default=None, metadata=flag(
+        "start a local engine and test it (url/model/tokenizer default to it)", group="target", choices=ENGINES))
+    """``"llama-server"`` or ``"vllm"``: assay starts a local engine and points ``url``/``model`` at it."""
+    engine_model: str = field(default="smollm2", metadata=flag(
+        "for --engine: smollm2, tiny, a .gguf path, or (vllm) a Hugging Face folder", group="target"))
+    """For ``engine``: ``smollm2``, ``tiny``, a ``.gguf`` file (or, for vLLM, a Hugging Face folder)."""
+
+    # load
+    parallel: list[int] | None = field(default=None, metadata=flag(
+        "concurrency of each sweep point (pairs with --number; default 1); with --rate, a cap", group="load",
+        parse=integer))
     """Concurrency of each closed-loop point (default [1]); with ``rate``, a cap on requests in flight."""
-    number: list[int] | None = None
+    number: list[int] | None = field(default=None, metadata=flag(
+        "requests of each sweep point (default: 4 × parallel, at least 8)", group="load", parse=integer,
+        names=("--number", "-n")))
     """Requests per sweep point; defaults to 4 × parallel (at least 8) unless ``duration`` bounds the points."""
-    rate: list[float] | None = None
+    rate: list[float] | None = field(default=None, metadata=flag(
+        "open loop: requests/s of each sweep point (Poisson arrivals; see --burstiness)", group="load"))
     """Open loop: requests per second of each sweep point (a sweep over rates)."""
-    burstiness: float = 1.0
+    burstiness: float = field(default=1.0, metadata=flag(
+        "gamma shape of arrival gaps: 1 Poisson, <1 burstier, >1 more even", group="load"))
     """Gamma shape of inter-arrival gaps with ``rate``: 1 is Poisson, < 1 burstier, > 1 more even."""
-    duration: float | None = None
+    duration: float | None = field(default=None, metadata=flag("seconds each point sends requests for", group="load"))
     """Seconds each sweep point issues requests for (then waits for those in flight)."""
-    ramp_up: float = 0.0
+    ramp_up: float = field(default=0.0, metadata=flag("seconds to climb to the rate or the concurrency", group="load"))
     """Seconds over which the rate (open loop) or the number of workers (closed loop) climbs to its target."""
-    warmup_s: float = 0.0
-    """Requests that start in the first ``warmup_s`` seconds of a point are sent but not measured."""
-    cooldown_s: float = 0.0
-    """With ``duration``: requests that start in the last ``cooldown_s`` seconds are not measured."""
-    slo: str | None = None
+    warmup_s: float = field(default=0.0, metadata=flag(
+        "requests started in a point's first N s are not measured", group="load"))
+    cooldown_s: float = field(default=0.0, metadata=flag(
+        "with --duration: nor those started in its last N s", group="load"))
+    slo: str | None = field(default=None, metadata=flag(
+        'service-level objectives, e.g. "ttft_p99<=2s,tpot_p99<=50ms": goodput per point', group="load"))
     """Service-level objectives, e.g. ``"ttft_p99<=2s,tpot_p99<=50ms"``: goodput and pass/fail per point."""
-    server_metrics: str | None = None
-    """A Prometheus ``/metrics`` URL to scrape around each point, or ``"auto"`` (the server's own)."""
-    workers: int = 1
+    workers: int = field(default=1, metadata=flag("client processes sharing each point's requests", group="load"))
     """Client processes to spread each point's requests over (one schedule, merged records)."""
-    slo_search: str | None = None
+    server_metrics: str | None = field(default=None, metadata=flag(
+        "scrape Prometheus /metrics around each point (default URL: the server's own)", group="load", nargs="?",
+        const="auto"))
+    """A Prometheus ``/metrics`` URL to scrape around each point, or ``"auto"`` (the server's own)."""
+    slo_search: str | None = field(default=None, metadata=flag(
+        "find the highest concurrency or rate meeting --slo (bracket, then bisect)", group="load",
+        choices=("concurrency", "rate")))
     """``"concurrency"`` or ``"rate"``: instead of the sweep, find the highest value that meets ``slo``."""
-    search_range: list[float] = field(default_factory=lambda: [1.0, 256.0])
-    search_repeats: int = 2
+    search_range: list[float] = field(default_factory=lambda: [1.0, 256.0], metadata=flag(
+        group="load", nargs=2, metavar=("LOW", "HIGH")))
+    search_repeats: int = field(default=2, metadata=flag("runs per probe; all must meet the SLO", group="load"))
     """Each probe runs this many times; it passes only if every run meets the SLO."""
-    min_success_rate: float = 1.0
+    min_success_rate: float = field(default=1.0, metadata=flag(
+        "exit non-zero (3) when a sweep point's successful share of requests is below this "
+        "(default 1.0: any failed request fails the run)", group="load", metavar="FRACTION"))
     """The run fails (non-zero exit) when any sweep point's share of successful requests is below
     this; 1.0: every request must succeed, since failed requests leave out exactly the slow ones."""
-    dataset: str = "random"
-    dataset_path: str | None = None
-    tokenizer_path: str | None = None
-    tokenizer_hub: str = "auto"
-    min_prompt_length: int = 1024
-    max_prompt_length: int = 1024
-    prefix_length: int = 0
-    max_tokens: int = 2048
-    min_tokens: int | None = None
-    temperature: float | None = 0.0
-    top_p: float | None = None
-    seed: int = 0
-    stream: bool = True
-    extra_args: dict[str, Any] = field(default_factory=dict)
-    continuous_usage: bool = False
-    """Ask the server for usage on every chunk (vLLM's ``continuous_usage_stats``)."""
-    warmup_num: int = 0
-    connect_timeout: float = 60.0
-    read_timeout: float = 600.0
+    warmup_num: int = field(default=0, metadata=flag("warm-up requests before the sweep (not measured)", group="load"))
+    connect_timeout: float = field(default=60.0, metadata=flag("seconds to open a connection", group="load"))
+    read_timeout: float = field(default=600.0, metadata=flag(
+        "seconds without data before a request fails", group="load"))
     """Seconds without any data before a request fails (a stream that keeps sending never meets it)."""
-    total_timeout: float | None = None
+    total_timeout: float | None = field(default=None, metadata=flag(
+        "seconds one request may take in all, however steadily it streams (default: no limit)", group="load"))
     """Seconds one request may take from start to its last byte (EvalScope's ``--total-timeout``); None: no limit."""
-    log_every_n_query: int = 10
-    percentiles: list[float] = field(default_factory=lambda: list(DEFAULT_PERCENTILES))
-    outputs_dir: str = "outputs"
-    name: str | None = None
-    test_connection: bool = True
-    engine: str | None = None
-    """``"llama-server"`` or ``"vllm"``: assay starts a local engine and points ``url``/``model`` at it."""
-    engine_model: str = "smollm2"
-    """For ``engine``: ``smollm2``, ``tiny``, a ``.gguf`` file (or, for vLLM, a Hugging Face folder)."""
-    quiet: bool = False
-    html: bool = True
+    test_connection: bool = field(default=True, metadata=flag(
+        "skip the short request sent first to check URL, model and key", group="load",
+        names=("--no-test-connection",)))
+
+    # dataset
+    dataset: str = field(default="random", metadata=flag(
+        "random, line_by_line, custom/openqa (JSONL prompts), chat (JSONL messages), trace/workload_trace "
+        "(Mooncake JSONL or Azure CSV, replayed on its timestamps)", group="dataset"))
+    dataset_path: str | None = field(default=None, metadata=flag("file for non-random datasets", group="dataset"))
+    tokenizer_path: str | None = field(default=None, metadata=flag(
+        "tokenizer.json, model folder, .gguf, hub id, or an offline tiktoken name: "
+        "o200k_harmony (gpt-oss), o200k_base, cl100k_base", group="dataset"))
+    tokenizer_hub: str = field(default="auto", metadata=flag(
+        group="dataset", choices=("auto", "huggingface", "modelscope")))
+    min_prompt_length: int = field(default=1024, metadata=flag("random: shortest prompt in tokens", group="dataset"))
+    max_prompt_length: int = field(default=1024, metadata=flag("random: longest prompt in tokens", group="dataset"))
+    prefix_length: int = field(default=0, metadata=flag(
+        "random: tokens of a prefix shared within a point", group="dataset"))
+    seed: int = field(default=0, metadata=flag("seed of the random prompts", group="dataset"))
+    trace_speedup: float = field(default=1.0, metadata=flag(
+        "trace: replay X times as fast (send times = trace times / X)", group="dataset", metavar="X"))
+    trace_window: str | None = field(default=None, metadata=flag(
+        "trace: replay only the rows from START to END seconds into the trace (either may be left out)",
+        group="dataset", metavar="START:END"))
+
+    # generation
+    max_tokens: int = field(default=2048, metadata=flag(group="generation"))
+    min_tokens: int | None = field(default=None, metadata=flag(group="generation"))
+    temperature: float | None = field(default=0.0, metadata=flag(group="generation"))
+    top_p: float | None = field(default=None, metadata=flag(group="generation"))
+    stream: bool = field(default=True, metadata=flag(
+        "stream responses (SSE)", group="generation", action=argparse.BooleanOptionalAction))
+    extra_args: dict[str, Any] = field(default_factory=dict, metadata=flag(
+        "JSON object merged into every request body", group="generation", parse=json_object))
+    continuous_usage: bool = field(default=False, metadata=flag(
+        "ask for usage on every chunk (vLLM) for exact per-token ITL", group="generation"))
+    """Ask the server for usage on every chunk (vLLM's ``continuous_usage_stats``)."""
+
+    # output
+    outputs_dir: str = field(default="outputs", metadata=flag(group="output"))
+    name: str | None = field(default=None, metadata=flag("run name (default: the model name)", group="output"))
+    log_every_n_query: int = field(default=10, metadata=flag(
+        "log interim figures every N requests (0: never)", group="output"))
+    percentiles: list[float] = field(default_factory=lambda: list(DEFAULT_PERCENTILES), metadata=flag(
+        f"percentiles to report (default {' '.join(f'{p:g}' for p in DEFAULT_PERCENTILES)})", group="output"))
+    quiet: bool = field(default=False, metadata=flag("no progress bar or per-point tables", group="output"))
+    html: bool = field(default=True, metadata=flag(
+        "skip report.html and plots/*.svg", group="output", names=("--no-html",)))
     """Write report.html and plots/*.svg into the run directory at the end."""
+
+    # EvalScope's remaining `perf` arguments, under its names, so that its commands run unchanged.
+    # Request parameters: sent in every request body (see request_body_extra).
+    stop: list[str] | None = field(default=None, metadata=flag(
+        "stop sequences, sent as 'stop'", group="generation", nargs="*"))
+    stop_token_ids: list[int] | None = field(default=None, metadata=flag(
+        "stop token ids, sent as 'stop_token_ids' (vLLM)", group="generation", nargs="*", parse=integer))
+    top_k: int | None = field(default=None, metadata=flag(group="generation"))
+    frequency_penalty: float | None = field(default=None, metadata=flag(group="generation"))
+    repetition_penalty: float | None = field(default=None, metadata=flag(group="generation"))
+    logprobs: bool = field(default=False, metadata=flag(
+        "ask for log probabilities ('logprobs': true on chat, 1 on completions)", group="generation"))
+    n_choices: int | None = field(default=None, metadata=flag("choices per request, sent as 'n'", group="generation"))
+    prompt: str | None = field(default=None, metadata=flag(
+        "send this one prompt (or @FILE's text) in every request instead of a dataset", group="dataset"))
+    query_template: str | None = field(default=None, metadata=flag(
+        "JSON request body (or @FILE) that every request starts from; assay's own fields and options win",
+        group="generation"))
+    # EvalScope's SLA auto-tuning, mapped onto assay's SLO search (--slo, --slo-search, --search-*).
+    sla_auto_tune: bool = field(default=False, metadata=flag(
+        "EvalScope's name for --slo-search: find the highest --sla-variable meeting --sla-params", group=_SLA_GROUP))
+    sla_variable: str = field(default="parallel", metadata=flag(
+        "parallel (→ --slo-search concurrency) or rate", group=_SLA_GROUP, choices=("parallel", "rate")))
+    sla_params: str | None = field(default=None, metadata=flag(
+        'JSON, e.g. \'[{"p99_ttft": "<=2s", "avg_tpot": "<=50ms"}]\' (→ --slo); bare numbers: latency in s, '
+        "TTFT/TPOT in ms", group=_SLA_GROUP))
+    sla_num_runs: int = field(default=3, metadata=flag("→ --search-repeats (every run must meet it)", group=_SLA_GROUP))
+    sla_upper_bound: int = field(default=65536, metadata=flag("→ the HIGH of --search-range", group=_SLA_GROUP))
+    sla_lower_bound: int = field(default=1, metadata=flag("→ the LOW of --search-range", group=_SLA_GROUP))
+    sla_fixed_parallel: int | None = field(default=None, metadata=flag(
+        "rate search: the cap on requests in flight (→ --parallel)", group=_SLA_GROUP))
+    sla_number_multiplier: float | None = field(default=None, metadata=flag(
+        "not supported: probes send --number requests, or max(8, 4 × concurrency)", group=_SLA_GROUP))
+    # Accepted so that EvalScope's commands run; each prints one line of what assay does instead.
+    open_loop: bool = field(default=False, metadata=flag(
+        "with --rate: --parallel is no cap on requests in flight (assay's --rate is always open loop)",
+        group=_EVALSCOPE))
+    tokenize_prompt: bool = field(default=False, metadata=flag(group=_EVALSCOPE))
+    apply_chat_template: bool | None = field(default=None, metadata=flag(
+        group=_EVALSCOPE, action=argparse.BooleanOptionalAction))
+    no_timestamp: bool = field(default=False, metadata=flag(group=_EVALSCOPE))
+    attn_implementation: str | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    port: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    enable_pd_metrics: bool = field(default=False, metadata=flag(group=_EVALSCOPE))
+    sleep_interval: float | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    db_commit_interval: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    queue_size_multiplier: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    in_flight_task_multiplier: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    num_workers: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    debug: bool = field(default=False, metadata=flag(group=_EVALSCOPE))
+    enable_progress_tracker: bool = field(default=False, metadata=flag(group=_EVALSCOPE))
+    alias: str | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    data_source: str | None = field(default=None, metadata=flag(
+        group=_EVALSCOPE, choices=("modelscope", "huggingface", "local")))
+    dataset_offset: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    image_width: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    image_height: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    image_format: str | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    image_num: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    image_patch_size: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
+    # Not supported yet: each is a one-line error (exit 2) when given.
+    visualizer: str | None = field(default=None, metadata=flag(
+        "not supported yet", group=_EVALSCOPE, choices=("wandb", "swanlab", "clearml")))
+    wandb_api_key: str | None = field(default=None, repr=False, metadata=flag("not supported yet", group=_EVALSCOPE))
+    swanlab_api_key: str | None = field(default=None, repr=False, metadata=flag(
+        "not supported yet", group=_EVALSCOPE))
+    swanlab_host: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+    scenario: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+    prefix_count: int | None = field(default=None, metadata=flag(
+        "not supported yet (1: the one shared prefix of --prefix-length)", group=_EVALSCOPE))
+    dataset_args: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+    multi_turn: bool = field(default=False, metadata=flag("not supported yet", group=_EVALSCOPE))
+    min_turns: int | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+    max_turns: int | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+    multi_turn_args: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
 
     def __init__(self, **kwargs: Any) -> None:
         init_fields(self, kwargs)
@@ -122,6 +263,7 @@ class PerfConfig:
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first bad field."""
         check_types(self)
+        self._check_evalscope_arguments()
         if self.api != "openai":
             raise ConfigError(f"api: only 'openai' (OpenAI-compatible HTTP) is supported, got {self.api!r}")
         if self.engine is None:
@@ -129,6 +271,8 @@ class PerfConfig:
                 raise ConfigError("url: give the endpoint URL (e.g. http://127.0.0.1:8000/v1/completions) or --engine llama-server")
             if not self.url.startswith(("http://", "https://")):
                 raise ConfigError(f"url: must start with http:// or https://, got {redact_url(self.url)!r}")
+            from assay.client import endpoint_kind  # the client (aiohttp) only once a config is made, not for --help
+
             if endpoint_kind(self.url) == "unknown":
                 raise ConfigError(
                     f"url: {redact_url(self.url)!r} is not an OpenAI endpoint; it must end with /v1/completions "
@@ -136,9 +280,15 @@ class PerfConfig:
                 )
             if not self.model:
                 raise ConfigError("model: give the served model name (as in the server's /v1/models)")
-        elif self.engine not in ("llama-server", "vllm"):
+        elif self.engine not in ENGINES:
             raise ConfigError(f"engine: 'llama-server' or 'vllm', got {self.engine!r}")
-        if self.rate is None:
+        if self.dataset in ("trace", "workload_trace"):  # its own load: one open-loop point on the trace's times
+            from assay.perf.trace import check_trace_config
+
+            check_trace_config(self)
+        elif self.trace_window is not None or self.trace_speedup != 1.0:
+            raise ConfigError("trace_window/trace_speedup: only with --dataset trace")
+        elif self.rate is None:
             self.parallel = self.parallel or [1]
             if any(p < 1 for p in self.parallel):
                 raise ConfigError(f"parallel: every concurrency must be >= 1, got {self.parallel}")
@@ -197,9 +347,9 @@ class PerfConfig:
                 raise ConfigError("slo_search 'rate' needs --number or --duration for each probe")
         if self.dataset not in DATASETS:
             raise ConfigError(f"dataset: must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
-        if self.dataset != "random" and not self.dataset_path:
+        if self.dataset != "random" and not self.dataset_path and self.prompt is None:
             raise ConfigError(f"dataset_path: dataset {self.dataset!r} reads prompts from a file; give --dataset-path")
-        if self.dataset == "random":
+        if self.dataset == "random" and self.prompt is None:
             if self.min_prompt_length < 1 or self.max_prompt_length < 1:
                 raise ConfigError("min_prompt_length/max_prompt_length: random prompts need at least 1 token")
             if self.min_prompt_length > self.max_prompt_length:
@@ -236,6 +386,91 @@ class PerfConfig:
             if key in self.extra_args:
                 raise ConfigError(f"extra_args: {key!r} is set by assay itself; use the matching option instead")
 
+    def _check_evalscope_arguments(self) -> None:
+        """EvalScope's arguments: refuse those assay cannot honour, map --sla-* onto the SLO search."""
+        for name, message in _NOT_SUPPORTED.items():
+            if getattr(self, name) != _default_of(name):
+                given = f" (--{name.replace('_', '-')} given)" if name != "visualizer" and message == _NOT_SUPPORTED_VISUALIZER else ""
+                label = "visualizer" if given else name  # "…api_key: <text>" would read as a secret and be masked
+                raise ConfigError(f"{label}: {message}{given}")
+        if self.prefix_count not in (None, 1):
+            raise ConfigError(f"prefix_count: only one shared prefix (--prefix-length) is supported, got {self.prefix_count}")
+        if self.open_loop and self.rate is None:
+            raise ConfigError("open_loop: give the request rates with --rate")
+        if self.stop_token_ids is not None and any(t < 0 for t in self.stop_token_ids):
+            raise ConfigError(f"stop_token_ids: token ids are >= 0, got {self.stop_token_ids}")
+        if self.n_choices is not None and self.n_choices < 1:
+            raise ConfigError(f"n_choices: must be >= 1, got {self.n_choices}")
+        if self.top_k is not None and self.top_k < -1:
+            raise ConfigError(f"top_k: must be >= -1 (-1 or 0: no limit, as the server reads it), got {self.top_k}")
+        if self.query_template is not None:
+            _query_template(self.query_template)
+        if self.prompt is not None:
+            self.prompt_text()
+        if not self.sla_auto_tune:
+            return
+        if self.sla_params is None:
+            raise ConfigError('sla_params: --sla-auto-tune needs the objectives, e.g. \'[{"p99_ttft": "<=2s"}]\'')
+        mapped: dict[str, Any] = {
+            "slo_search": "concurrency" if self.sla_variable == "parallel" else "rate",
+            "slo": slo_from_sla_params(self.sla_params),
+            "search_range": [float(self.sla_lower_bound), float(self.sla_upper_bound)],
+            "search_repeats": self.sla_num_runs,
+        }
+        if self.sla_variable == "rate" and self.sla_fixed_parallel is not None:
+            mapped["parallel"] = [self.sla_fixed_parallel]
+        for name, value in mapped.items():  # validate() may run again: setting what is already set is no conflict
+            current = getattr(self, name)
+            if current != _default_of(name) and current != value:
+                raise ConfigError(f"{name}: --sla-auto-tune sets it from the --sla-* arguments ({value!r}); "
+                                  f"give one or the other, got {current!r}")
+            setattr(self, name, value)
+
+    def notes(self) -> list[str]:
+        """One line per EvalScope argument given that assay does not act on as EvalScope does: what it does
+        instead (printed once when the run starts, so that nothing given is silently ignored)."""
+        lines = [f"--{name.replace('_', '-')}: {note}" for name, note in _NOTES.items()
+                 if getattr(self, name) != _default_of(name)]
+        if self.prompt is not None and self.dataset != "random":
+            lines.append(f"--prompt: every request sends it; --dataset {self.dataset} is not read (as in EvalScope)")
+        if self.sla_auto_tune:
+            lines.append(
+                f"--sla-auto-tune: searching as --slo-search {self.slo_search} --slo '{self.slo}' --search-range "
+                f"{self.search_range[0]:g} {self.search_range[1]:g} --search-repeats {self.search_repeats}: every run "
+                "of a probe must meet the objectives (EvalScope averages the runs)")
+        elif any(getattr(self, name) != _default_of(name) for name in _SLA_FIELDS):
+            lines.append("--sla-*: without --sla-auto-tune they do nothing (as in EvalScope); assay's own is --slo-search")
+        return lines
+
+    def prompt_text(self) -> str:
+        """``--prompt``'s text: the argument itself, or the file named after an ``@``."""
+        assert self.prompt is not None
+        if not self.prompt.startswith("@"):
+            return self.prompt
+        try:
+            return Path(self.prompt[1:]).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"prompt: cannot read {self.prompt[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
+
+    def request_body_extra(self) -> dict[str, Any]:
+        """What every request body carries beyond assay's own fields: ``--query-template``'s body, then
+        EvalScope's request parameters under their API names, then ``--extra-args`` (last: it wins)."""
+        body: dict[str, Any] = {}
+        if self.query_template is not None:
+            own = {"model", "stream", "stream_options", "messages", "prompt", "max_tokens"}
+            own |= {name for name in ("temperature", "top_p", "min_tokens") if getattr(self, name) is not None}
+            body.update({k: v for k, v in _query_template(self.query_template).items() if k not in own})
+        params = {"stop": self.stop, "stop_token_ids": self.stop_token_ids, "top_k": self.top_k,
+                  "frequency_penalty": self.frequency_penalty, "repetition_penalty": self.repetition_penalty,
+                  "n": self.n_choices}
+        body.update({name: value for name, value in params.items() if value is not None})
+        if self.logprobs:  # chat takes a flag; completions the number of top log probabilities per token
+            from assay.client import endpoint_kind
+
+            body["logprobs"] = True if endpoint_kind(self.url or "") == "chat" else 1
+        body.update(self.extra_args)
+        return body
+
     @property
     def points(self) -> list[PointSpec]:
         """The sweep, in order."""
@@ -243,12 +478,12 @@ class PerfConfig:
             assert self.parallel is not None
             numbers: list[int | None] = list(self.number) if self.number else [None] * len(self.parallel)
             return [PointSpec(i, p, n, None, self.duration) for i, (p, n) in enumerate(zip(self.parallel, numbers))]
-        count = len(self.rate)
-        caps = self.parallel or [None]  # type: ignore[list-item]
+        # EvalScope's --open-loop: --parallel is then no cap on requests in flight.
+        caps = [None] if self.open_loop else self.parallel or [None]  # type: ignore[list-item]
         numbers = list(self.number) if self.number else [None]
         return [
             PointSpec(i, caps[i if len(caps) > 1 else 0], numbers[i if len(numbers) > 1 else 0], rate, self.duration)
-            for i, rate in enumerate(self.rate[:count])
+            for i, rate in enumerate(self.rate)
         ]
 
     def to_public_dict(self) -> dict[str, Any]:
@@ -261,3 +496,115 @@ class PerfConfig:
             if data.get(key):
                 data[key] = redact_url(data[key])
         return data
+
+
+def _default_of(name: str) -> Any:
+    f = PerfConfig.__dataclass_fields__[name]
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+_NOT_SUPPORTED_VISUALIZER = ("logging to W&B, SwanLab or ClearML is not supported yet; the run's results are in its "
+                             "directory (summary.json, requests.jsonl, report.html)")
+_NOT_SUPPORTED_MULTI_TURN = "multi-turn conversations are not supported yet"
+_NOT_SUPPORTED: dict[str, str] = {
+    "visualizer": _NOT_SUPPORTED_VISUALIZER,
+    "wandb_api_key": _NOT_SUPPORTED_VISUALIZER,
+    "swanlab_api_key": _NOT_SUPPORTED_VISUALIZER,
+    "swanlab_host": _NOT_SUPPORTED_VISUALIZER,
+    "scenario": "EvalScope's AgentX scenarios are not supported",
+    "dataset_args": "per-dataset arguments are not supported yet",
+    "multi_turn": _NOT_SUPPORTED_MULTI_TURN,
+    "min_turns": _NOT_SUPPORTED_MULTI_TURN,
+    "max_turns": _NOT_SUPPORTED_MULTI_TURN,
+    "multi_turn_args": _NOT_SUPPORTED_MULTI_TURN,
+    "sla_number_multiplier": "not supported; each probe sends --number requests, or max(8, 4 × concurrency)",
+}
+"""EvalScope arguments that assay refuses (one-line error, exit 2) rather than run something else."""
+
+_INTERNALS = "an EvalScope internal; assay writes each record as its request ends and has no such queue"
+_IMAGES = "used by EvalScope's random_vl dataset only, which assay does not have yet; not used"
+_NOTES: dict[str, str] = {
+    "open_loop": "--parallel is no cap on requests in flight (as in EvalScope); assay's --rate is open loop with "
+                 "or without it, and without it --parallel caps the requests in flight",
+    "tokenize_prompt": "prompts are sent as text: assay's random prompts are whole words that re-tokenize to "
+                       "exactly the length asked for, so there is no inflation to avoid",
+    "apply_chat_template": "the URL decides: /v1/chat/completions gets messages (the server applies its chat "
+                           "template), /v1/completions the raw prompt",
+    "no_timestamp": "not used: every run gets its own directory, <outputs-dir>/<YYYYMMDD_HHMMSS>/<name>, so that "
+                    "no run overwrites another",
+    "attn_implementation": "for EvalScope's in-process inference only; assay measures a server (--url or --engine)",
+    "port": "for EvalScope's in-process server only; assay's --engine picks a free port itself",
+    "enable_pd_metrics": "no P/D hand-off metrics; the ITL percentiles and requests.jsonl (every chunk's time) "
+                         "show the first decode gap",
+    "sleep_interval": "not used: each sweep point starts when the previous one has ended",
+    "db_commit_interval": _INTERNALS,
+    "queue_size_multiplier": _INTERNALS,
+    "in_flight_task_multiplier": _INTERNALS,
+    "num_workers": "not used: assay makes the prompts itself (its --workers spreads requests over client processes)",
+    "debug": "not used: requests.jsonl keeps every request's timings and error; `assay perf report` reprints a run",
+    "enable_progress_tracker": "no progress.json: the progress bar and run.json's status show progress",
+    "alias": "not used: assay labels a run by --name",
+    "data_source": "not used: datasets are read from --dataset-path, tokenizers from --tokenizer-hub",
+    "dataset_offset": "not used: assay's random prompts already differ between sweep points (seeded by --seed "
+                      "and the point)",
+    "image_width": _IMAGES,
+    "image_height": _IMAGES,
+    "image_format": _IMAGES,
+    "image_num": _IMAGES,
+    "image_patch_size": _IMAGES,
+}
+"""EvalScope arguments accepted with a one-line note of what assay does instead."""
+
+_SLA_FIELDS = ("sla_variable", "sla_params", "sla_num_runs", "sla_upper_bound", "sla_lower_bound", "sla_fixed_parallel")
+
+_SLA_METRICS: dict[str, tuple[str, str, str]] = {
+    "avg_latency": ("latency", "mean", "s"), "p99_latency": ("latency", "p99", "s"),
+    "avg_ttft": ("ttft", "mean", "ms"), "p50_ttft": ("ttft", "p50", "ms"), "p90_ttft": ("ttft", "p90", "ms"),
+    "p99_ttft": ("ttft", "p99", "ms"),
+    "avg_tpot": ("tpot", "mean", "ms"), "p50_tpot": ("tpot", "p50", "ms"), "p90_tpot": ("tpot", "p90", "ms"),
+    "p99_tpot": ("tpot", "p99", "ms"),
+}
+"""EvalScope's SLA metrics that are upper limits on a time, and the unit of a bare number (its report's)."""
+_SLA_LIMIT = re.compile(r"^(<=|<)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(s|ms)?$")
+
+
+def slo_from_sla_params(text: str) -> str:
+    """EvalScope's ``--sla-params`` as assay's ``--slo``: ``[{"p99_ttft": "<=2s"}]`` -> ``ttft_p99<=2s``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"sla_params: not valid JSON ({exc.msg} at character {exc.pos}): {text!r}") from None
+    groups = value if isinstance(value, list) else [value]
+    if len(groups) != 1 or not isinstance(groups[0], dict) or not groups[0]:
+        raise ConfigError("sla_params: assay searches for one group of objectives, e.g. "
+                          f"'[{{\"p99_ttft\": \"<=2s\", \"avg_tpot\": \"<=50ms\"}}]', got {text!r}")
+    terms = []
+    for name, condition in groups[0].items():
+        if name not in _SLA_METRICS:
+            raise ConfigError(f"sla_params: {name!r} is not an upper limit on a time that assay's SLO search meets; "
+                              f"use {', '.join(_SLA_METRICS)}")
+        limit = _SLA_LIMIT.match("".join(str(condition).replace("≤", "<=").split()))
+        if limit is None:
+            raise ConfigError(f"sla_params: {name}: {condition!r}: assay's SLO search needs an upper limit such as "
+                              "'<=2s' or '<50ms' (not >=, ==, max or min)")
+        metric, statistic, unit = _SLA_METRICS[name]
+        terms.append(f"{metric}_{statistic}{limit[1]}{limit[2]}{limit[3] or unit}")
+    return ",".join(terms)
+
+
+def _query_template(text: str) -> dict[str, Any]:
+    """``--query-template``: a JSON object, or ``@FILE`` holding one."""
+    where = "query_template"
+    if text.startswith("@"):
+        where = f"query_template: {text[1:]}"
+        try:
+            text = Path(text[1:]).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"query_template: cannot read {text[1:]}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a JSON object (a request body)")
+    return value

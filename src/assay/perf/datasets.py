@@ -86,22 +86,10 @@ def find_whole_words(tokenizer: TextTokenizer, max_words: int = 8192) -> list[st
     return words
 
 
-def random_requests(
-    maker: RandomPrompts,
-    *,
-    count: int,
-    min_length: int,
-    max_length: int,
-    prefix_length: int,
-    max_tokens: int,
-    seed: int,
-    point: int,
-) -> list[ChatOrCompletionRequest]:
-    """The requests of one sweep point; ``point`` enters the seed so each point is fresh."""
-    return list(random_request_stream(
-        maker, count=count, min_length=min_length, max_length=max_length, prefix_length=prefix_length,
-        max_tokens=max_tokens, seed=seed, point=point,
-    ))
+def random_requests(maker: RandomPrompts, *, count: int, **options: Any) -> list[ChatOrCompletionRequest]:
+    """The ``count`` requests of one sweep point, as a list (the keyword ``options`` of
+    :func:`random_request_stream`)."""
+    return list(random_request_stream(maker, count=count, **options))
 
 
 def random_request_stream(
@@ -115,7 +103,8 @@ def random_request_stream(
     seed: int,
     point: int,
 ) -> Iterator[ChatOrCompletionRequest]:
-    """Like :func:`random_requests`, made one at a time (``count`` None: without end)."""
+    """The requests of one sweep point, made one at a time (``count`` None: without end); ``point`` enters
+    the seed so each point is fresh."""
     rng = random.Random(f"assay-random-{seed}-{point}")
     prefix = maker.make(prefix_length, rng) if prefix_length > 0 else ""
     made = 0
@@ -143,8 +132,9 @@ def cycle_stream(
             yield request
 
 
-def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
-    """Read every prompt of a file dataset (not yet cycled to a count)."""
+def read_dataset_text(path: str, *, encoding: str = "utf-8") -> str:
+    """The text of a dataset file (``dataset_path``): one that is missing, unreadable or not UTF-8
+    raises :class:`DatasetError` in one line naming it. Prompt files and traces read through here."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise DatasetError(f"dataset_path: {path} is not a file")
@@ -153,21 +143,32 @@ def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from None
+
+
+def jsonl_items(path: str, text: str) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSONL dataset; a line that is not JSON
+    raises :class:`DatasetError` naming ``path:line``."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        yield number, value
+
+
+def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
+    """Read every prompt of a file dataset (not yet cycled to a count)."""
+    text = read_dataset_text(path)
     requests: list[ChatOrCompletionRequest] = []
     if kind == "line_by_line":
         requests = [ChatOrCompletionRequest(prompt=line) for line in text.splitlines() if line.strip()]
     else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            requests.append(_request_from_item(kind, item, f"{path}:{number}"))
+        requests = [_request_from_item(kind, item, f"{path}:{number}") for number, item in jsonl_items(path, text)]
     if not requests:
         raise DatasetError(f"dataset_path: {path} holds no prompts")
     return requests

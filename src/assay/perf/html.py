@@ -20,8 +20,8 @@ from typing import Any
 import msgspec
 
 from assay.perf.numeric import numpy
-from assay.perf.stored import load_summary
-from assay.store.rundir import RECORDS_FILE, read_run
+from assay.perf.stored import load_summary, read_perf_run
+from assay.store import PLOTS_DIR, RECORDS_FILE, read_jsonl
 
 TIMELINE_LIMIT = 2000
 PERCENTILE_KEYS = ("p50", "p90", "p99")
@@ -46,24 +46,9 @@ class _Timing(msgspec.Struct):
 
 
 def read_timings(run_dir: Path) -> list[_Timing]:
-    """Every readable record of ``requests.jsonl`` (torn or unreadable lines skipped, as the readers do)."""
-    path = run_dir / RECORDS_FILE
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    decoder = msgspec.json.Decoder(list[_Timing])
-    end = data.rfind(b"\n") + 1  # a torn last line (a kill mid-write) is left out
-    try:
-        return decoder.decode(b"[" + data[:end].rstrip(b"\n").replace(b"\n", b",") + b"]") if end else []
-    except msgspec.DecodeError:  # one bad line: fall back to reading them one by one
-        line_decoder = msgspec.json.Decoder(_Timing)
-        rows = []
-        for line in data[:end].splitlines():
-            try:
-                rows.append(line_decoder.decode(line))
-            except msgspec.DecodeError:
-                continue
-        return rows
+    """Every readable record of ``requests.jsonl``, only the fields the pictures use (torn or unreadable
+    lines skipped, as every reader does)."""
+    return read_jsonl(run_dir / RECORDS_FILE, _Timing)[0]
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -375,18 +360,18 @@ def _page(title: str, body: str) -> str:
 def write_html_report(run_dir: str | Path) -> Path:
     """``report.html`` and ``plots/*.svg`` for one run; returns the HTML path."""
     path = Path(run_dir)
-    run = read_run(path)
+    run = read_perf_run(path)
     summary = load_summary(path, run)
     points = summary["points"]
     records = read_timings(path)
-    config = run.get("config", {})
-    plot_dir = path / "plots"
+    config = run.config
+    plot_dir = path / PLOTS_DIR
     figures = {**sweep_figures([(str(config.get("model")), points)], plot_dir),
                **request_figures(records, points, plot_dir)} if points else {}
     sections = [
         f"<h1>assay perf · {html.escape(str(config.get('model')))}</h1>",
-        f"<p class=\"meta\">{html.escape(str(config.get('url')))} · status {html.escape(str(run.get('status')))} · "
-        f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.get('started_epoch_s', 0)))} · "
+        f"<p class=\"meta\">{html.escape(str(config.get('url')))} · status {html.escape(str(run.status))} · "
+        f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started_epoch_s))} · "
         f"{len(records)} requests recorded</p>",
         "<h2>Sweep</h2>", _table(points),
     ]
@@ -408,15 +393,11 @@ def write_html_report(run_dir: str | Path) -> Path:
 
 def compare_runs(run_dirs: list[str | Path], output_dir: str | Path) -> tuple[Path, list[tuple[str, list[dict[str, Any]]]]]:
     """``compare.html`` (+ SVG files) overlaying the sweeps of several runs; returns it and the series."""
-    from assay.errors import AssayError
-
     series: list[tuple[str, list[dict[str, Any]]]] = []
     for run_dir in run_dirs:
         path = Path(run_dir)
-        run = read_run(path)
-        if run.get("kind") != "perf":
-            raise AssayError(f"{path} is not a perf run")
-        label = f"{run['config'].get('name') or run['config'].get('model')} ({path.parent.name})"
+        run = read_perf_run(path)
+        label = f"{run.config.get('name') or run.config.get('model')} ({path.parent.name})"
         series.append((label, load_summary(path, run)["points"]))
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,9 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any
 
-from assay.client.records import RequestRecord
+from assay.perf.config import point_label
 from assay.perf.numeric import numpy
+from assay.store.schema import PerfRun, PointRecord, RequestRecord
 
 
 def stats(values: Sequence[float], percentiles: Sequence[float], weights: Sequence[float] | None = None) -> dict[str, float]:
@@ -260,7 +261,7 @@ def _by_load(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for p in points:
         groups.setdefault(_load(p), []).append(p)
     return [
-        {"label": point_label(runs[0]), "kind": "rate" if runs[0].get("rate") is not None else "concurrency",
+        {"label": _label(runs[0]), "kind": "rate" if runs[0].get("rate") is not None else "concurrency",
          "rps": sum(p["rps"] for p in runs) / len(runs),
          "latency_s": sum(p["latency_s"].get("mean", 0.0) for p in runs) / len(runs)}
         for _, runs in sorted(groups.items())
@@ -282,10 +283,8 @@ def best_points(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"highest_rps": best_rps["point"], "lowest_latency": best_latency["point"]}
 
 
-def point_label(point: dict[str, Any]) -> str:
-    if point.get("rate") is None:
-        return f"concurrency {point['concurrency']}"
-    return f"rate {point['rate']:g}/s"
+def _label(point: dict[str, Any]) -> str:
+    return point_label(point["concurrency"], point.get("rate"))
 
 
 def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, min_tokens: int | None,
@@ -326,7 +325,7 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
         if p["failed"]:
             reasons = ", ".join(f"{k} (×{v})" for k, v in p["errors"].items())
             advice.append(
-                f"{p['failed']} of {p['requests']} requests failed at {point_label(p)}: {reasons}."
+                f"{p['failed']} of {p['requests']} requests failed at {_label(p)}: {reasons}."
             )
     if min_tokens is not None and max_tokens is not None and min_tokens >= max_tokens:
         short = [p for p in usable if p["output_tokens_per_request"].get("min", max_tokens) < max_tokens]
@@ -349,3 +348,72 @@ def recommendations(points: Sequence[dict[str, Any]], max_tokens: int | None, mi
             )
             break
     return advice
+
+
+def summary_percentiles(config: dict[str, Any]) -> list[float]:
+    """The percentiles a run's point summaries hold: those asked for and those its SLO needs."""
+    from assay.perf.slo import needed_percentiles, parse_slo
+
+    slo = config.get("slo")
+    return sorted(set(config.get("percentiles") or []) | set(needed_percentiles(parse_slo(slo) if slo else [])))
+
+
+def point_summary(records: Iterable[RequestRecord], point: PointRecord, run: PerfRun) -> dict[str, Any]:
+    """One sweep point's summary from what its run directory holds (``run.json``, the point's records and
+    its ``points.jsonl`` row): a live run and a rebuild from disk call this alike, so they agree."""
+    from assay.perf.slo import parse_slo
+
+    slo = run.config.get("slo")
+    summary = summarize_point(
+        records, point=point.point, concurrency=point.concurrency, number=point.number,
+        percentiles=summary_percentiles(run.config), special_tokens=run.special_tokens,
+        expected_extra_tokens=run.expected_extra_tokens, slo_terms=parse_slo(slo) if slo else [], rate=point.rate,
+        client=point.client,
+    )
+    if point.server is not None:
+        summary["server"] = point.server
+    if point.probe is not None:
+        summary["probe"] = point.probe
+    return summary
+
+
+def below_min_success_rate(point: dict[str, Any], min_success_rate: float) -> bool:
+    """Whether fewer of the point's requests succeeded than ``--min-success-rate`` asks."""
+    return bool(point["succeeded"] < min_success_rate * point["requests"])
+
+
+def counts_for_verdict(point: dict[str, Any], search: dict[str, Any] | None) -> bool:
+    """Sweep points always count. An SLO search probes past the server's capacity on purpose, and a
+    probe that lost requests already fails the SLO there: only probes at or below the load the
+    search settled on count (the lowest load probed, when none passed), so a search still fails
+    the run when requests are lost at the load it reports."""
+    probe = point.get("probe")
+    if probe is None or search is None:
+        return True
+    best = search.get("best")
+    if best is None:
+        values = [p["value"] for p in search.get("probes") or []]
+        return not values or probe["value"] <= min(values)
+    return bool(probe["value"] <= best)
+
+
+def run_summary(points: list[dict[str, Any]], run: PerfRun, search: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``summary.json``: the points, the best of them, advice and the success-rate verdict; the same for a
+    live run and a rebuild."""
+    from assay.store.schema import SUMMARY_SCHEMA_VERSION
+
+    config = run.config
+    min_success_rate = float(config.get("min_success_rate", 1.0))
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "search": search,
+        "points": points,
+        "best": best_points(points),
+        "recommendations": recommendations(points, config.get("max_tokens"), config.get("min_tokens"),
+                                           extra_args=config.get("extra_args")),
+        "verdict": {
+            "min_success_rate": min_success_rate,
+            "below_min_success_rate": [p["point"] for p in points if counts_for_verdict(p, search)
+                                       and below_min_success_rate(p, min_success_rate)],
+        },
+    }

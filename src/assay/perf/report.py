@@ -16,7 +16,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from assay.perf.config import point_label
 from assay.perf.metrics import percentile_key
+from assay.store.schema import PerfRun
 
 
 def _s(value: float | None, digits: int = 3) -> str:
@@ -172,20 +174,17 @@ def _slo_cells(slo: dict[str, Any]) -> list[RenderableType]:
 
 
 def _point_label(point: dict[str, Any]) -> str:
-    if point.get("rate") is None:
-        return f"concurrency {point['concurrency']}"
-    cap = f", cap {point['concurrency']}" if point.get("concurrency") else ""
-    return f"rate {point['rate']:g}/s{cap}"
+    return point_label(point["concurrency"], point.get("rate"))
 
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
 
-def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
+def sweep_report(run: PerfRun, summary: dict[str, Any]) -> Group:
     """The whole-run report: EvalScope's 'Performance Test Summary Report' and more."""
     points: list[dict[str, Any]] = summary["points"]
-    config = run.get("config", {})
+    config = run.config
     parts: list[RenderableType] = [Panel.fit(Text("Performance Test Summary Report", style="bold"), box=box.ROUNDED)]
 
     total_generated = sum(p["output_tokens"] for p in points)
@@ -199,8 +198,8 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
     info.add_row("Total Generated", f"{total_generated:,} tokens")
     info.add_row("Total Test Time", f"{total_time:.2f} seconds")
     info.add_row("Avg Output Rate", f"{total_generated / total_time:.2f} tokens/sec" if total_time else "-")
-    info.add_row("Status", str(run.get("status")))
-    info.add_row("Run directory", str(run.get("run_dir", "")))
+    info.add_row("Status", str(run.status))
+    info.add_row("Run directory", str(run.run_dir or ""))
     parts.append(info)
 
     table = Table(title="Detailed Performance Metrics", box=box.HEAVY_HEAD, title_justify="left")
@@ -252,7 +251,7 @@ def sweep_report(run: dict[str, Any], summary: dict[str, Any]) -> Group:
     if verdict is not None:
         parts.append(Text(verdict, style="bold red"))
 
-    prompt_line = prompt_check_line(points, chat=run.get("endpoint_kind") == "chat")
+    prompt_line = prompt_check_line(points, chat=run.endpoint_kind == "chat")
     if prompt_line is not None:
         parts.append(prompt_line)
 
@@ -388,7 +387,7 @@ class ReportPrinter:
         return self._recorder.export_text()
 
 
-def print_report(run: dict[str, Any], summary: dict[str, Any], console: Console | None = None,
+def print_report(run: PerfRun, summary: dict[str, Any], console: Console | None = None,
                  *, per_point: bool = True, printer: ReportPrinter | None = None) -> str:
     """Print the report and return it as plain text (saved as report.txt).
 
@@ -397,7 +396,7 @@ def print_report(run: dict[str, Any], summary: dict[str, Any], console: Console 
     """
     printer = printer or ReportPrinter(console or Console())
     if per_point:
-        percentiles = run.get("config", {}).get("percentiles", [])
+        percentiles = run.config.get("percentiles", [])
         for point in summary["points"]:
             printer.add(point_tables(point, percentiles))
     printer.add(sweep_report(run, summary))

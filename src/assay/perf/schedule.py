@@ -12,12 +12,9 @@ placed at ``Λ⁻¹(u_i)`` where ``u_i`` are the unit-rate arrival times.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import math
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assay.perf.numeric import numpy
@@ -51,23 +48,6 @@ def arrival_offsets(
     if duration_s is not None:
         result = [t for t in result if t < duration_s]
     return result
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the garbage collector's pauses short while requests are timed.
-
-    Everything alive when the measurement starts (modules, the tokenizer's tables, the prompts)
-    is moved to the collector's permanent generation (:func:`gc.freeze`), so a collection during
-    the run walks only what the run itself allocated. Without it, one collection of an older
-    generation took 7 ms at concurrency 128, long enough to show in the TTFT p99. Undone after.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 @dataclass

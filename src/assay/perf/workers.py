@@ -22,9 +22,12 @@ from typing import Any
 
 import msgspec
 
+from assay._aio import run as run_loop
 from assay.client.openai import ChatOrCompletionRequest
-from assay.client.records import RequestRecord
-from assay.perf.schedule import ClientHealth, LoopMonitor, frozen_heap
+from assay.perf.load import Schedule, send_load
+from assay.perf.records import RecordMaker
+from assay.perf.schedule import ClientHealth, LoopMonitor
+from assay.store import RequestRecord
 
 
 @dataclass
@@ -32,12 +35,13 @@ class WorkerJob:
     """Everything one worker process needs (sent pickled at start)."""
 
     client_args: dict[str, Any]
-    items: list[tuple[int, ChatOrCompletionRequest, int | None]]
-    """(index, request, send time in ns after the common start, or None for closed loop)."""
-    concurrency: int
-    """Closed loop: this worker's slots. Open loop: its cap on requests in flight (0: none)."""
-    point: int
-    phase: str
+    origin_perf_ns: int
+    origin_epoch_ns: int
+    """The run's clock origin: the worker's records count from it, like the parent's."""
+    schedule: Schedule
+    """This worker's share: its slots (closed loop) or its send times (open loop, from the common start)."""
+    requests: list[tuple[int, ChatOrCompletionRequest]]
+    """(index, request), in the order they are sent."""
     window_ns: int | None
     """Length of the point's sending window (``duration``), if any."""
 
@@ -48,19 +52,12 @@ def split_evenly(total: int, parts: int) -> list[int]:
 
 def _worker_main(job: WorkerJob, connection: Connection) -> None:
     """Entry point of a worker process."""
-    try:
-        import uvloop
-
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    except ImportError:  # pragma: no cover
-        runner = asyncio.Runner()
     # The parent alone decides when a run stops (Ctrl-C reaches the whole process group): it ends its
     # workers itself, after the records they sent are kept.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     encode = msgspec.json.Encoder().encode
     try:
-        with runner, frozen_heap():
-            health = runner.run(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
+        health = run_loop(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
         connection.send_bytes(b"HEALTH" + msgspec.json.encode(asdict(health)))
     except (BrokenPipeError, EOFError):  # the parent is gone: nobody is left to send records to
         return
@@ -72,8 +69,8 @@ async def _work(job: WorkerJob, connection: Connection, emit: Callable[[RequestR
 
     monitor = LoopMonitor()
     async with OpenAIClient(**job.client_args) as client:
-        if job.concurrency and job.items:
-            await client.warm(min(job.concurrency, len(job.items)))
+        if job.schedule.concurrency and job.requests:
+            await client.warm(min(job.schedule.concurrency, len(job.requests)))
         connection.send_bytes(b"READY")
         # Every worker got here: the parent now names the common start instant.
         start_ns = int(await asyncio.get_running_loop().run_in_executor(None, connection.recv))
@@ -81,46 +78,8 @@ async def _work(job: WorkerJob, connection: Connection, emit: Callable[[RequestR
         if delay > 0:
             await asyncio.sleep(delay)
         monitor.start()
-        deadline = None if job.window_ns is None else start_ns + job.window_ns
-
-        def open_window() -> bool:
-            return deadline is None or time.perf_counter_ns() < deadline
-
-        if all(scheduled is None for _, _, scheduled in job.items):
-            queue = iter(job.items)
-
-            async def slot() -> None:
-                for index, request, _ in queue:
-                    if not open_window():
-                        return
-                    emit(await client.send(request, index=index, point=job.point, phase=job.phase,
-                                           concurrency=job.concurrency))
-
-            await asyncio.gather(*(slot() for _ in range(max(1, min(job.concurrency, len(job.items))))))
-        else:
-            slots = asyncio.Semaphore(job.concurrency) if job.concurrency else None
-            tasks = []
-
-            async def one(index: int, request: ChatOrCompletionRequest, scheduled: int) -> None:
-                if slots is None:
-                    emit(await client.send(request, index=index, point=job.point, phase=job.phase,
-                                           concurrency=0, scheduled_ns=scheduled))
-                    return
-                async with slots:
-                    emit(await client.send(request, index=index, point=job.point, phase=job.phase,
-                                           concurrency=job.concurrency, scheduled_ns=scheduled))
-
-            for index, request, offset in job.items:
-                assert offset is not None
-                scheduled = start_ns + offset
-                delay = (scheduled - time.perf_counter_ns()) / 1e9
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if not open_window():
-                    break
-                tasks.append(asyncio.get_running_loop().create_task(one(index, request, scheduled)))
-            if tasks:
-                await asyncio.gather(*tasks)
+        await send_load(client, job.schedule, iter(job.requests), RecordMaker(job.origin_perf_ns, job.origin_epoch_ns),
+                        emit, start_ns=start_ns, deadline_ns=None if job.window_ns is None else start_ns + job.window_ns)
     return await monitor.stop()
 
 

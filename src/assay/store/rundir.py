@@ -1,111 +1,83 @@
-"""The run directory: the contract between measuring and presenting.
+"""The run directory: its layout and name, the run's life in ``run.json``, and the typed readers.
 
-Perf run layout (``docs/run-directory.md`` documents it for users)::
+One layout for both kinds of run (``docs/run-directory.md`` documents it for users)::
 
     <outputs_dir>/<YYYYMMDD_HHMMSS>/<name>/
-        run.json         kind, schema_version, assay version, config (no secrets),
-                         status (running | finished | interrupted | failed), pid,
-                         clock origin (origin_perf_ns, origin_epoch_ns), tokenizer facts
-        requests.jsonl   one RequestRecord per line, appended as each request ends
-        summary.json     per-sweep-point metrics, best points, recommendations
-        report.txt       the console report as plain text
+        run.json          PerfRun | EvalRun: kind, versions, config (no secrets), status, pid, ...
+        requests.jsonl    perf: one RequestRecord per line, appended as each request ends
+        points.jsonl      perf: one PointRecord per sweep point (client health, server metrics)
+        summary.json      perf: PerfSummary (per-point metrics, best points, recommendations)
+        report.txt        perf: the console report as plain text
+        report.html       perf: the HTML report (and plots/*.svg), unless --no-html
+        samples.jsonl     eval: one SampleRecord per line (the journal a resume reads)
+        report.json       eval: EvalReport, computed from samples.jsonl alone
+        report.md         eval: the score table as Markdown
 
 A reader never trusts that a run finished: a ``running`` run whose pid is gone reads as
-``interrupted``, and a torn last line of ``requests.jsonl`` is skipped and counted.
-
-A writer never carries on past a write error: every one becomes a :class:`StorageError`
-(``cannot write <path>: <reason>``) that stops the run, and a record file is cut back to its
-last whole line first, so what was written before stays readable.
+``interrupted``, and a torn last line of a ``.jsonl`` file is skipped and counted. A file a reader
+cannot use raises :class:`RunFileError`, one line naming the file and what is wrong in it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import math
 import os
+import re
+import stat
 import time
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
-from assay.client.records import RECORD_SCHEMA_VERSION, RequestRecord
 from assay.errors import AssayError, StorageError
+from assay.store.atomic import write_json_atomic, write_json_last_resort
+from assay.store.jsonl import read_jsonl
+from assay.store.schema import (
+    RECORD_SCHEMA_VERSION,
+    REPORT_SCHEMA_VERSION,
+    RUN_SCHEMA_VERSION,
+    SAMPLE_SCHEMA_VERSION,
+    SUMMARY_SCHEMA_VERSION,
+    AnyRun,
+    EvalReport,
+    PerfSummary,
+    PointRecord,
+    RequestRecord,
+    SampleRecord,
+)
 
 RUN_FILE = "run.json"
 RECORDS_FILE = "requests.jsonl"
+SAMPLES_FILE = "samples.jsonl"
 SUMMARY_FILE = "summary.json"
+POINTS_FILE = "points.jsonl"
 REPORT_FILE = "report.txt"
+HTML_REPORT_FILE = "report.html"
+EVAL_REPORT_FILE = "report.json"
+EVAL_REPORT_MD_FILE = "report.md"
+PLOTS_DIR = "plots"
+RUN_FILES = (RUN_FILE, EVAL_REPORT_FILE, SUMMARY_FILE, SAMPLES_FILE, RECORDS_FILE, HTML_REPORT_FILE)
+"""The files a reader opens (``run.json`` first)."""
+
+T = TypeVar("T")
 
 
-def write_bytes_atomic(path: Path, chunks: Iterable[bytes]) -> None:
-    """Write a file so that a reader sees the old one or the new one, never half of one.
-
-    A write error (disk full, read-only, I/O error) raises :class:`StorageError` naming ``path``
-    and leaves no staging file behind to hold the space.
-    """
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(staging, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staging, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            staging.unlink()
-        raise StorageError(path, exc) from None
+class RunFileError(AssayError):
+    """A run file a reader cannot use; the message names the file and says what is wrong, in one line."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON atomically (see :func:`write_bytes_atomic`)."""
-    write_bytes_atomic(path, [_json_text(data)])
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text atomically (see :func:`write_bytes_atomic`)."""
-    write_bytes_atomic(path, [text.encode("utf-8")])
-
-
-def write_json_last_resort(path: Path, data: Any) -> bool:
-    """Write JSON atomically, or failing that (a full disk) in place where that needs no new space.
-
-    Used to mark a run ``failed`` after a write error: the in-place rewrite is tried only when the
-    new text fits in the space the old file already holds, so it cannot fail half-way for want of
-    space. Returns whether the file was written; never raises.
-    """
-    try:
-        write_json_atomic(path, data)
-        return True
-    except StorageError:
-        pass
-    text = _json_text(data)
-    try:
-        with open(path, "r+b") as handle:
-            allocated = os.fstat(handle.fileno()).st_blocks * 512
-            if len(text) > allocated:
-                return False
-            handle.write(text)
-            handle.truncate()
-            handle.flush()
-            os.fsync(handle.fileno())
-        return True
-    except OSError:
-        return False
-
-
-def _json_text(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-
-
+# ------------------------------------------------------------------------------------------- naming
 def new_run_path(outputs_dir: str | os.PathLike[str], name: str) -> Path:
-    """``<outputs_dir>/<timestamp>/<name>``, made unique if that exists already (:class:`StorageError` if
-    it cannot be made)."""
+    """Make ``<outputs_dir>/<YYYYMMDD_HHMMSS>/<name>`` (``<name>-2``, ... if it exists already).
+
+    ``name`` is made safe for a folder name (the run's name, or its model's). :class:`StorageError`
+    if the folder cannot be made.
+    """
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "run"
     stamp = time.strftime("%Y%m%d_%H%M%S")
-    base = Path(outputs_dir) / stamp / safe
+    base = Path(outputs_dir).expanduser() / stamp / safe
     path, n = base, 1
     while path.exists():
         n += 1
@@ -117,141 +89,58 @@ def new_run_path(outputs_dir: str | os.PathLike[str], name: str) -> Path:
     return path
 
 
-class LineAppender:
-    """A file that only grows, by whole lines (a JSONL journal), and never carries on past a write error.
+# ---------------------------------------------------------------------------------------- lifecycle
+class RunLifecycle:
+    """``run.json`` of a run being written: ``running`` (with this pid) → ``finished`` | ``interrupted`` |
+    ``failed``.
 
-    A write that fails (disk full, I/O error, read-only, a file-size limit) is cut back to the last
-    whole line that reached the file, so every line written before stays readable, and raises
-    :class:`StorageError`; every later call raises the same error.
+    The one place that writes a run's status, for perf and eval alike. ``run`` is the typed
+    ``run.json`` (:class:`PerfRun` / :class:`EvalRun`); change its fields, then :meth:`save`.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lines = 0
-        """Whole lines this appender has written."""
-        self.failure: StorageError | None = None
-        try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
-            self._size = os.fstat(self._fd).st_size
-        except OSError as exc:
-            raise StorageError(path, exc) from None
+    def __init__(self, run_dir: Path, run: AnyRun) -> None:
+        self.run_dir = run_dir
+        self.path = run_dir / RUN_FILE
+        self.run = run
 
-    @property
-    def closed(self) -> bool:
-        return self._fd < 0
+    @classmethod
+    def start(cls, run_dir: Path, run: AnyRun, *, started_epoch_s: float | None = None) -> RunLifecycle:
+        """Mark ``run`` as ``running`` in this process and write it (:class:`StorageError` if it cannot be)."""
+        run.status = "running"
+        run.pid = os.getpid()
+        run.started_epoch_s = time.time() if started_epoch_s is None else started_epoch_s
+        run.finished_epoch_s = None
+        run.error = None
+        run.run_dir = str(run_dir)
+        lifecycle = cls(run_dir, run)
+        lifecycle.save()
+        return lifecycle
 
-    def append(self, data: bytes) -> None:
-        """Write ``data`` (whole lines, each ending in a newline) to the OS: it survives ``kill -9``."""
-        if self.failure is not None:
-            raise self.failure
-        written = 0
-        try:
-            while written < len(data):
-                written += os.write(self._fd, data[written:])
-        except OSError as exc:
-            kept = data.rfind(b"\n", 0, written) + 1
-            if kept < written:  # never leave half a line
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, self._size + kept)
-            self._size += kept
-            self.lines += data.count(b"\n", 0, kept)
-            self.failure = StorageError(self.path, exc)
-            raise self.failure from None
-        self._size += written
-        self.lines += data.count(b"\n")
+    def save(self) -> None:
+        """Write ``run.json`` as it is now, atomically (:class:`StorageError` if it cannot be)."""
+        write_json_atomic(self.path, self.run)
 
-    def sync(self) -> None:
-        """Put what was written on the disk: it survives a crash of the machine."""
-        if self.failure is not None:
-            raise self.failure
-        try:
-            os.fsync(self._fd)
-        except OSError as exc:
-            self.failure = StorageError(self.path, exc)
-            raise self.failure from None
+    def end(self, status: str) -> None:
+        """The run ended ``finished`` or ``interrupted``: say so (:class:`StorageError` if it cannot be written;
+        then call :meth:`fail`)."""
+        self.run.status = status
+        self.run.finished_epoch_s = time.time()
+        self.save()
 
-    def close(self) -> None:
-        """Sync and close; after a write error, only close (never raises then)."""
-        if self._fd < 0:
-            return
-        try:
-            if self.failure is None:
-                self.sync()
-        finally:
-            fd, self._fd = self._fd, -1
-            with contextlib.suppress(OSError):
-                os.close(fd)
+    def fail(self, error: BaseException | str) -> bool:
+        """The run stopped on ``error`` (a write error): mark it ``failed`` with the reason, as far as the disk
+        still allows (an atomic replace, or on a full disk an in-place rewrite that needs no new space).
+        The first error is kept if one was already recorded. Never raises; returns whether it was written."""
+        self.run.status = "failed"
+        self.run.error = self.run.error or str(error)
+        self.run.finished_epoch_s = time.time()
+        return write_json_last_resort(self.path, self.run)
 
 
-class RecordWriter:
-    """Appends records as JSON lines (a :class:`LineAppender`: whole lines only, stops at a write error).
-
-    Each line reaches the OS as it is written, or at the caller's :meth:`flush` (one system call
-    for the records that ended together).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = LineAppender(path)
-        self._pending = bytearray()
-        self._encode = msgspec.json.Encoder().encode
-
-    @property
-    def failure(self) -> StorageError | None:
-        """The write error that stopped this writer, if one did."""
-        return self._file.failure
-
-    @property
-    def count(self) -> int:
-        """Records written (in the OS, or pending the next flush)."""
-        return self._file.lines + self._pending.count(b"\n")
-
-    def write(self, record: RequestRecord, *, flush: bool = True) -> None:
-        if self._file.failure is not None:
-            raise self._file.failure
-        self._pending += self._encode(record)
-        self._pending += b"\n"
-        if flush:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._file.failure is not None:
-            raise self._file.failure
-        if not self._pending or self._file.closed:
-            return
-        data = bytes(self._pending)
-        self._pending.clear()
-        self._file.append(data)
-
-    def close(self) -> None:
-        """Flush, sync to disk and close; after a write error, only close (never raises then)."""
-        try:
-            if self._file.failure is None:
-                self.flush()
-        finally:
-            self._file.close()
-
-
-def read_records(path: Path) -> tuple[list[RequestRecord], int]:
-    """All readable records and the number of torn or unreadable lines skipped."""
-    decoder = msgspec.json.Decoder(RequestRecord)
-    records: list[RequestRecord] = []
-    skipped = 0
-    if not path.exists():
-        return records, 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):  # torn by a kill mid-write
-                skipped += 1
-                continue
-            try:
-                records.append(decoder.decode(line))
-            except msgspec.DecodeError:
-                skipped += 1
-    return records, skipped
-
-
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one we may not signal counts: it is someone's)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -261,20 +150,179 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def read_run(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``run.json`` of a run directory, with ``status`` corrected for dead writers."""
-    run_dir = Path(path)
-    run_file = run_dir / RUN_FILE
-    if not run_file.exists():
-        raise AssayError(f"{run_dir} is not an assay run directory (no {RUN_FILE})")
+# ----------------------------------------------------------------------------------------- reading
+def run_file(run_dir: Path, name: str, *, inside: Path | None = None) -> Path | None:
+    """``run_dir/name`` if it is there; with ``inside``, only a regular file that resolves inside that folder.
+
+    A link that points out of ``inside`` raises :class:`RunFileError` (it is never followed); a file that
+    is absent (or a fifo, a folder) is None.
+    """
+    path = run_dir / name
+    if inside is None:
+        return path if path.is_file() else None
     try:
-        run = json.loads(run_file.read_text(encoding="utf-8"))
+        resolved = path.resolve(strict=True)
+        resolved.relative_to(inside)
+        if not stat.S_ISREG(os.stat(resolved).st_mode):
+            return None
+    except ValueError:
+        raise RunFileError(f"{name} is a link to a file outside the outputs folder (not followed)") from None
+    except (OSError, RuntimeError):
+        if path.is_symlink():
+            raise RunFileError(f"{name} is a link to a file outside the outputs folder (not followed)") from None
+        return None
+    return resolved
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str) or (isinstance(value, float) and not math.isfinite(value)):
+        return repr(value)
+    return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), "a number")
+
+
+_EXPECTED = {"object": "an object", "array": "a list", "str": "a string", "int": "a whole number",
+             "float": "a number", "bool": "a boolean", "null": "null"}
+_GOT = {"object": dict, "array": list, "str": str, "int": int, "float": float, "bool": bool, "null": type(None)}
+_ERROR = re.compile(r"Expected `(?P<expected>[^`]*)`, got `(?P<got>[^`]*)`(?: - at `\$(?P<path>[^`]*)`)?")
+_STEP = re.compile(r"\.([A-Za-z0-9_@]+)|\[(\d+|\.\.\.)\]")
+
+
+def _find(value: Any, steps: list[tuple[str, str]], got: type) -> tuple[str, Any] | None:
+    """Follow a msgspec error path (whose ``[...]`` hides a dict key) to the value of type ``got``."""
+    if not steps:
+        return ("", value) if isinstance(value, got) and not (got is int and isinstance(value, bool)) else None
+    (field, index), rest = steps[0], steps[1:]
+    if field:
+        candidates = [(f".{field}", value.get(field))] if isinstance(value, dict) and field in value else []
+    elif index == "...":
+        candidates = [(f"[{key!r}]", item) for key, item in value.items()] if isinstance(value, dict) else []
+    else:
+        position = int(index)
+        candidates = ([(f"[{position}]", value[position])] if isinstance(value, list) and position < len(value)
+                      else [])
+    for label, item in candidates:
+        found = _find(item, rest, got)
+        if found is not None:
+            return label + found[0], found[1]
+    return None
+
+
+def _why(name: str, raw: Any, error: msgspec.ValidationError) -> str:
+    """A validation error in the words of the file: ``config is null, not an object``."""
+    match = _ERROR.match(str(error))
+    if match is None:
+        return f"{name}: {error}"
+    path = match["path"] or ""
+    expected = " or ".join(_EXPECTED.get(t, t) for t in match["expected"].split(" | "))
+    steps = [(m[1] or "", m[2] or "") for m in _STEP.finditer(path)]
+    found = _find(raw, steps, _GOT.get(match["got"], object))
+    where, value = found if found is not None else (path, None)
+    if not where:
+        return f"{name} holds {_type_name(raw)}, not {expected}"
+    return f"{name}: {where.lstrip('.')} is {_type_name(value)}, not {expected}"
+
+
+def read_json_file(run_dir: Path, name: str, type_: type[T], *, inside: Path | None = None) -> T | None:
+    """A JSON run file decoded as ``type_`` (None if absent); :class:`RunFileError` saying what is wrong.
+
+    Read as Python reads JSON (``NaN`` and lone surrogates, which assay and other writers may
+    write, are kept; presenting code cleans them), then checked against the schema: fields it
+    lacks take their defaults, fields it does not know are ignored.
+    """
+    path = run_file(run_dir, name, inside=inside)
+    if path is None:
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise AssayError(f"cannot read {run_file}: {exc}") from None
-    if run.get("record_schema_version", 1) > RECORD_SCHEMA_VERSION:
-        raise AssayError(
-            f"{run_dir} was written by a newer assay (record schema {run['record_schema_version']}); upgrade assay"
-        )
-    if run.get("status") == "running" and not _pid_alive(int(run.get("pid", 0) or 0)):
-        run["status"] = "interrupted"
+        raise RunFileError(f"{name}: {exc}") from None
+    return _convert(name, raw, type_)
+
+
+def _convert(name: str, raw: Any, type_: type[T]) -> T:
+    try:
+        return msgspec.convert(raw, type_)
+    except msgspec.ValidationError as exc:
+        raise RunFileError(_why(name, raw, exc)) from None
+
+
+def _check_version(name: str, found: Any, known: int) -> None:
+    if isinstance(found, int) and found > known:
+        raise RunFileError(f"{name} was written by a newer assay (schema {found}; this one reads up to {known}); "
+                           f"upgrade assay")
+
+
+def read_run_info(run_dir: str | os.PathLike[str], *, inside: Path | None = None) -> AnyRun:
+    """``run.json`` of a run directory, typed, with a dead writer's ``running`` read as ``interrupted``.
+
+    :class:`RunFileError` if it is missing, not JSON, not a run of a known kind, from a newer assay,
+    or holds a field of the wrong type (``started_epoch_s is 'yesterday', not a number``).
+    """
+    folder = Path(run_dir)
+    path = run_file(folder, RUN_FILE, inside=inside)
+    if path is None:
+        raise RunFileError(f"{folder} is not an assay run directory (no {RUN_FILE})")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunFileError(f"{RUN_FILE}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RunFileError(f"{RUN_FILE} holds {_type_name(raw)}, not an object")
+    if raw.get("kind") not in ("eval", "perf"):
+        raise RunFileError(f"{RUN_FILE}: kind is {raw.get('kind')!r}, not 'eval' or 'perf'")
+    if raw.get("started_epoch_s", 0.0) is None:  # early runs could leave it empty
+        raw["started_epoch_s"] = 0.0
+    _check_version(RUN_FILE, raw.get("schema_version"), RUN_SCHEMA_VERSION)
+    _check_version(f"{RUN_FILE} (requests.jsonl rows)", raw.get("record_schema_version"), RECORD_SCHEMA_VERSION)
+    _check_version(f"{RUN_FILE} (samples.jsonl rows)", raw.get("sample_schema_version"), SAMPLE_SCHEMA_VERSION)
+    run: AnyRun = _convert(RUN_FILE, raw, AnyRun)  # type: ignore[arg-type]
+    if not math.isfinite(run.started_epoch_s):
+        raise RunFileError(f"{RUN_FILE}: started_epoch_s is {run.started_epoch_s!r}, not a number of seconds")
+    if run.status == "running" and not pid_alive(run.pid):
+        run.status = "interrupted"
     return run
+
+
+def read_summary(run_dir: Path, *, inside: Path | None = None) -> PerfSummary | None:
+    """A perf run's ``summary.json`` (None if it has none yet)."""
+    summary = read_json_file(run_dir, SUMMARY_FILE, PerfSummary, inside=inside)
+    if summary is not None:
+        _check_version(SUMMARY_FILE, summary.schema_version, SUMMARY_SCHEMA_VERSION)
+    return summary
+
+
+def read_eval_report(run_dir: Path, *, inside: Path | None = None) -> EvalReport | None:
+    """An eval run's ``report.json`` (None if it has none yet)."""
+    report = read_json_file(run_dir, EVAL_REPORT_FILE, EvalReport, inside=inside)
+    if report is not None:
+        _check_version(EVAL_REPORT_FILE, report.schema_version, REPORT_SCHEMA_VERSION)
+    return report
+
+
+def read_requests(run_dir: Path) -> tuple[list[RequestRecord], int]:
+    """A perf run's requests, in file order, and the number of torn or unreadable lines skipped."""
+    return read_jsonl(run_dir / RECORDS_FILE, RequestRecord)
+
+
+def read_samples(run_dir: Path) -> tuple[dict[str, SampleRecord], int]:
+    """An eval run's samples, the last row of each key winning (at the place of its first), and the
+    number of torn or unreadable lines skipped."""
+    rows, skipped = read_jsonl(run_dir / SAMPLES_FILE, SampleRecord)
+    return {row.key: row for row in rows}, skipped
+
+
+def read_points(run_dir: Path) -> tuple[list[PointRecord], int]:
+    """A perf run's sweep points as measured (none for a run written before ``points.jsonl``)."""
+    return read_jsonl(run_dir / POINTS_FILE, PointRecord)
+
+
+def read_records(path: Path) -> tuple[list[RequestRecord], int]:
+    """The rows of one ``requests.jsonl`` file (see :func:`read_requests`)."""
+    return read_jsonl(path, RequestRecord)
+
+
+def read_run(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``run.json`` as a plain dict (for code not yet on :func:`read_run_info`, which it wraps)."""
+    return dict(msgspec.to_builtins(read_run_info(path)))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from assay.eval.benchmarks.base import Benchmark
+from assay.eval.benchmarks.base import Benchmark, DataSource
+from assay.eval.prompts import QuestionPrompt
+from assay.eval.scorers import MathScorer
 
-
-class AIME25(Benchmark):
-    name = "aime25"
-    description = "American Invitational Mathematics Examination 2025, papers I and II (integer answers 0-999)"
-    hf_id = "opencompass/AIME2025"
-    ms_id = "opencompass/AIME2025"
-    subsets = ("AIME2025-I", "AIME2025-II")
-    subsets_are_configs = True
-    split = "test"
-
-
-BENCHMARK = AIME25()
+BENCHMARK = Benchmark(
+    name="aime25",
+    title="AIME 2025",
+    description="American Invitational Mathematics Examination 2025, papers I and II (integer answers 0-999)",
+    data=DataSource(
+        hf_id="opencompass/AIME2025", ms_id="opencompass/AIME2025", subsets=("AIME2025-I", "AIME2025-II"),
+        subsets_are_configs=True, split="test", files_doc="`aime25/<subset>.jsonl`",
+    ),
+    prompt=QuestionPrompt(),
+    scorer=MathScorer(),
+)

@@ -14,12 +14,18 @@ no network, a throw-away directory). Each generation scores 1 or 0; ``AveragePas
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import textwrap
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from assay.eval.benchmarks.base import Benchmark, Sample, Verdict
+from assay.eval.benchmarks.base import Benchmark, DataSource, Row, Sample, Verdict
+from assay.eval.prompts import QuestionPrompt
+from assay.eval.scorers import unanswered
+
+if TYPE_CHECKING:
+    from assay.eval.judge import Judges
 
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.S)
 _OPEN_FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n", re.I)
@@ -45,7 +51,8 @@ def extract_code(text: str, entry_point: str | None = None) -> tuple[str, str]:
     return text, "raw"
 
 
-def _compiles(source: str) -> bool:
+def compiles(source: str) -> bool:
+    """Whether Python compiles the source (a candidate program, before it is run)."""
     try:
         compile(source, "<answer>", "exec")
     except (SyntaxError, ValueError):
@@ -85,57 +92,68 @@ def build_program(prompt: str, code: str, entry_point: str, test: str) -> str:
         solution = preamble + "\n" + code
     else:
         candidates = [prompt + body for body in _body_candidates(code)]
-        solution = next((c for c in candidates if _compiles(c)), candidates[0])
+        solution = next((c for c in candidates if compiles(c)), candidates[0])
     return f"{solution}\n\n{test}\n\ncheck({entry_point})\n"
 
 
-class HumanEval(Benchmark):
-    name = "humaneval"
-    description = "164 hand-written Python programming problems, judged by their unit tests in a sandbox"
-    hf_id = "openai/openai_humaneval"
-    ms_id = "opencompass/humaneval"
-    subsets = ("default",)
-    split = "test"
-    local_files = ("HumanEval.jsonl.gz", "{split}.jsonl", "{split}-*.parquet")
-    prompt_template = (
-        "Complete the following Python function. Return the whole function in a ```python code block.\n\n"
-        "```python\n{question}```"
-    )
-    # The Codex paper's set-up: the prompt itself, continued by the model (completion style).
-    official_template = "{question}"
-    keeps_indentation = True
+def meta(row: Row) -> dict[str, Any]:
+    """What the scorer needs: the prompt (joined to a body), the tests and the function's name."""
+    return {"task_id": str(row["task_id"]), "prompt": str(row["prompt"]), "test": str(row["test"]),
+            "entry_point": str(row["entry_point"])}
+
+
+def check_program(sample: Sample, code: str) -> str:
+    """HumanEval's program: the answer's function (completed from the prompt), then ``check(entry_point)``."""
+    return build_program(sample.meta["prompt"], code, sample.meta["entry_point"], sample.meta["test"])
+
+
+@dataclass
+class UnitTestScorer:
+    """The answer's code, made into a program with the problem's tests, run in
+    :func:`assay.eval.sandbox.run_python`: 1 when the program exits cleanly within the limits, else 0.
+
+    ``program`` builds it (default: HumanEval's ``check``; MBPP gives its asserts)."""
+
+    program: Callable[[Sample, str], str] = check_program
+    """The program run: from the sample and the answer's code."""
     timeout_s: float = 10.0
     memory_mb: int = 1024
+    keeps_indentation: bool = True
+    judged_by: str = ("the problem's tests, run in `assay.eval.sandbox` (time and memory limits, no network, pid "
+                      "namespace, throw-away directory, an audit hook refusing files outside it, sockets and "
+                      "processes); `pass@k` with `repeats`")
 
-    def question(self, row: dict[str, Any]) -> str:
-        return str(row["prompt"])
-
-    def gold(self, row: dict[str, Any]) -> str:
-        return str(row["canonical_solution"])
-
-    def sample_id(self, row: dict[str, Any], index: int, subset: str) -> str:
-        return str(row["task_id"])
-
-    def to_sample(
-        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]],
-        style: str = "default",
-    ) -> Sample:
-        sample = super().to_sample(row, index, subset, template, few_shot, style)
-        meta = {"task_id": str(row["task_id"]), "prompt": str(row["prompt"]), "test": str(row["test"]),
-                "entry_point": str(row["entry_point"])}
-        return dataclasses.replace(sample, meta=meta)
-
-    async def judge(self, sample: Sample, answer_text: str, *, finish_reason: str | None, checker: Any) -> Verdict:
+    async def score(self, sample: Sample, answer_text: str, *, finish_reason: str | None, judges: Judges) -> Verdict:
         from assay.eval.sandbox import run_python
 
-        code, _how = extract_code(answer_text, sample.meta["entry_point"]) if answer_text.strip() else ("", "none")
+        code, _how = extract_code(answer_text, sample.meta["entry_point"] or None) if answer_text.strip() else ("", "")
         if not code.strip():
-            return Verdict("truncated" if finish_reason == "length" else "wrong", 0.0, None, "none")
-        meta = sample.meta
-        program = build_program(meta["prompt"], code, meta["entry_point"], meta["test"])
-        result = await run_python(program, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
+            return unanswered(None, "none", finish_reason)
+        result = await run_python(self.program(sample, code), timeout_s=self.timeout_s, memory_mb=self.memory_mb)
         return Verdict("correct" if result.passed else "wrong", float(result.passed), code[:200],
                        f"sandbox:{result.reason}")
 
 
-BENCHMARK = HumanEval()
+BENCHMARK = Benchmark(
+    name="humaneval",
+    title="HumanEval",
+    description="164 hand-written Python programming problems, judged by their unit tests in a sandbox",
+    data=DataSource(
+        hf_id="openai/openai_humaneval", ms_id="opencompass/humaneval", split="test",
+        local_files=("HumanEval.jsonl.gz", "{split}.jsonl", "{split}-*.parquet"),
+        files_doc="`humaneval/HumanEval.jsonl.gz`",
+    ),
+    prompt=QuestionPrompt(
+        template=(
+            "Complete the following Python function. Return the whole function in a ```python code block.\n\n"
+            "```python\n{question}```"
+        ),
+        # The Codex paper's set-up: the prompt itself, continued by the model (completion style).
+        official_template="{question}",
+        question=lambda row: str(row["prompt"]),
+        gold=lambda row: str(row["canonical_solution"]),
+        sample_id=lambda row, index, subset: str(row["task_id"]),
+        meta=meta,
+    ),
+    scorer=UnitTestScorer(),
+)

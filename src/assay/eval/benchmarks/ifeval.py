@@ -8,41 +8,33 @@ over all instructions), each strict and loose. The primary score is prompt-level
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from assay.eval.benchmarks.base import Benchmark, Sample, Verdict
+from assay.eval.benchmarks.base import Benchmark, DataSource, Row, Sample, Verdict
+
+if TYPE_CHECKING:
+    from assay.eval.judge import Judges
 
 
-class IFEval(Benchmark):
-    name = "ifeval"
-    description = "Instruction following: 541 prompts with 25 types of verifiable instructions (strict and loose)"
-    hf_id = "google/IFEval"
-    ms_id = "opencompass/ifeval"
-    subsets = ("default",)
-    split = "train"
-    metrics = ("AveragePass@1", "prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose")
-    prompt_template = "{question}"
-    local_files = ("input_data.jsonl", "{split}.jsonl", "{split}-*.parquet")
+def gold(row: Row) -> str:
+    # Nothing to compare with: the instructions to follow stand in for a gold answer.
+    return "; ".join(str(i) for i in row["instruction_id_list"])
 
-    def question(self, row: dict[str, Any]) -> str:
-        return str(row["prompt"])
 
-    def gold(self, row: dict[str, Any]) -> str:
-        # Nothing to compare with: the instructions to follow stand in for a gold answer.
-        return "; ".join(str(i) for i in row["instruction_id_list"])
+@dataclass(frozen=True)
+class IFEvalPrompt:
+    """The prompt as it is (or in the user's template); the instructions and their arguments checked
+    when the row is read, kept in ``meta`` for the scorer."""
 
-    def sample_id(self, row: dict[str, Any], index: int, subset: str) -> str:
-        key = row.get("key")
-        return str(key) if key not in (None, "") else f"{subset}/{index}"
+    template: str = "{question}"
 
-    def to_sample(
-        self, row: dict[str, Any], index: int, subset: str, template: str | None, few_shot: list[dict[str, Any]],
-        style: str = "default",
-    ) -> Sample:
+    def to_sample(self, row: Row, index: int, subset: str, template: str | None, few_shot: list[Row],
+                  style: str = "default") -> Sample:
         from assay.errors import DatasetError
         from assay.eval.ifeval import clean_kwargs, validate
 
-        question = self.question(row)
+        question = str(row["prompt"])
         ids = [str(i) for i in row["instruction_id_list"]]
         raw_kwargs = row.get("kwargs")
         try:
@@ -54,13 +46,28 @@ class IFEval(Benchmark):
         except ValueError as exc:
             raise DatasetError(f"ifeval: row {row.get('key', index)}: {exc}") from None
         prompt = template.format(question=question) if template else question
+        key = row.get("key")
         return Sample(
-            id=self.sample_id(row, index, subset), subset=subset, question=question,
-            messages=[{"role": "user", "content": prompt}], gold=self.gold(row),
+            id=str(key) if key not in (None, "") else f"{subset}/{index}", subset=subset, question=question,
+            messages=[{"role": "user", "content": prompt}], gold=gold(row),
             meta={"key": row.get("key"), "instruction_id_list": ids, "kwargs": kwargs},
         )
 
-    async def judge(self, sample: Sample, answer_text: str, *, finish_reason: str | None, checker: Any) -> Verdict:
+    def for_repeat(self, sample: Sample, repeat: int, seed: int | None) -> Sample:
+        return sample
+
+
+@dataclass(frozen=True)
+class InstructionScorer:
+    """Every instruction of the prompt checked in-process, strict and loose (:mod:`assay.eval.ifeval`)."""
+
+    keeps_indentation: bool = False
+    judged_by: str = ("the instruction checkers; metrics `prompt_level_strict`, `inst_level_strict`, "
+                      "`prompt_level_loose`, `inst_level_loose` (instruction level is micro-averaged over "
+                      "instructions; loose = the paper's response transformations); `AveragePass@1` equals "
+                      "`prompt_level_strict`")
+
+    async def score(self, sample: Sample, answer_text: str, *, finish_reason: str | None, judges: Judges) -> Verdict:
         from assay.eval.ifeval import evaluate
 
         ids = list(sample.meta["instruction_id_list"])
@@ -85,4 +92,16 @@ class IFEval(Benchmark):
         return Verdict(verdict, float(result.prompt_strict), summary, "ifeval", scores)
 
 
-BENCHMARK = IFEval()
+BENCHMARK = Benchmark(
+    name="ifeval",
+    title="IFEval",
+    description="Instruction following: 541 prompts with 25 types of verifiable instructions (strict and loose)",
+    data=DataSource(
+        hf_id="google/IFEval", ms_id="opencompass/ifeval", split="train",
+        local_files=("input_data.jsonl", "{split}.jsonl", "{split}-*.parquet"),
+        files_doc="`ifeval/input_data.jsonl` (or `train.jsonl`)",
+    ),
+    prompt=IFEvalPrompt(),
+    scorer=InstructionScorer(),
+    metrics=("AveragePass@1", "prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose"),
+)

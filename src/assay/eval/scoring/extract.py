@@ -8,9 +8,14 @@ Extraction order for math (documented in docs/eval.md):
   1. the last ``\\boxed{…}`` (or ``\\fbox{…}``), braces balanced;
   2. the last "final answer is X" / "answer: X" phrase, up to the end of its sentence;
   3. an ``Answer: X`` line;
-  4. a GSM8K-style ``#### X`` line;
+  4. a GSM8K-style ``#### X`` line whose X is a number (``#### Total Female Fishes`` is a
+     Markdown heading, not an answer);
   5. benchmark-specific fallbacks (GSM8K: the last number, never for a cut-off answer).
 A marker with nothing after it ("the Answer is.") is no answer, not an empty one.
+
+A response cut off by the length limit is searched only up to where a statement last
+finished (:func:`finished_part`): "The final answer is \\boxed{12" (of 120) or "the answer is:"
+that the cut runs into states nothing yet.
 """
 
 from __future__ import annotations
@@ -23,7 +28,12 @@ _FINAL_PHRASE = re.compile(
     r"(?:final\s+answer|the\s+answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?:\.\s|\.$|\n|$)", re.IGNORECASE
 )
 _ANSWER_LINE = re.compile(r"^\s*\**answer\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_HASHES_LINE = re.compile(r"^[ \t]*####[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+# "#### 18", "#### $1,080", "#### -3.5", "#### \\frac{1}{2}"; not "#### Step 2: 18 apples" (a heading).
+_HASHES_LINE = re.compile(
+    r"^[ \t]*####[ \t]*((?:\*\*|\$|\\\(|\\\[)?[ \t]*[-−+]?(?:\\\$|[$€£¥])?[ \t]*[-−]?(?:\d|\.\d|\\[dt]?frac|\\sqrt).*?)[ \t]*$",
+    re.MULTILINE,
+)
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
@@ -69,6 +79,34 @@ def extract_final_answer(text: str) -> tuple[str | None, str]:
         if found:
             return found[-1], method
     return None, "no-answer"
+
+
+def finished_part(text: str) -> str:
+    """The start of a response cut off by the length limit, up to where a statement last finished.
+
+    A statement is finished by a line break, a sentence end followed by white space (". ", not
+    the "." of "18." that may go on as "18.5") or the ``}`` that closes a ``\\boxed{…}``. What
+    follows it is what the cut ran into: an answer there ("is \\boxed{12", "Answer: 1") may be
+    unfinished, so it is no answer. Nor is a line break inside display math that the cut left
+    open ("The final answer is:\\n\\\\[\\n\\\\bo").
+    """
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    end = max(text.rfind("\n") + 1, sentence_ends[-1] if sentence_ends else 0)
+    for opener, closer in (("\\[", "\\]"), ("\\(", "\\)")):
+        at = text.rfind(opener, 0, end)
+        if at >= 0 and text.find(closer, at + len(opener)) < 0:
+            end = min(end, at)
+    if text.count("$$", 0, end) % 2:
+        end = text.rfind("$$", 0, end)
+    ends = [end]
+    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            ends.append(i)
+    return text[: max(ends)]
 
 
 def final_boxes(text: str) -> list[str]:

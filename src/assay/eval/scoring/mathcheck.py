@@ -1,7 +1,9 @@
 """Is a predicted math answer equivalent to the gold one?
 
 Cheap normalisation decides the easy cases in-process (``070`` = ``70``, ``1,000`` = ``1000``,
-``\\text{70}`` = ``70``, ``10\\%`` = ``10``). Everything else goes to math-verify in a pool of
+``\\text{70}`` = ``70``, ``10\\%`` = ``10``), and a number stated with its unit or in a sentence
+for a numeric gold (``120 ml``, ``€77``, ``Seth is 16 years old``: :func:`stated_number`).
+Everything else goes to math-verify in a pool of
 worker processes (pebble): each check has a hard timeout enforced by killing the worker, so
 it works from any thread or event loop (no ``signal`` tricks) and a pathological
 expression cannot hang a run.
@@ -10,6 +12,7 @@ expression cannot hang a run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,6 +38,47 @@ def normalize_simple(answer: str) -> str:
     elif re.fullmatch(r"-?\d*\.\d+", value):
         value = repr(float(value)).rstrip("0").rstrip(".") if "e" not in repr(float(value)) else value
     return value
+
+
+_NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
+_UNIT_POWER = re.compile(r"(?<=[^\W\d_])\^\{?[23]\}?")  # ft^2, cm^{3}: part of the unit, not a number
+_FRAC = re.compile(r"\\[dt]?frac\{(\d+)\}\{(\d+)\}")
+_MARKUP = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mbox)\s*\{([^{}]*)\}")
+_LATEX_SPACE = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~")
+_CURRENCY = re.compile(r"\\\$|\\euro\b|[$€£¥]")
+_WORD_NUMBER = re.compile(r"(?<![\d.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|(?<![\d.])-?\d+(?:\.\d+)?(?:/\d+)?(?![\d])")
+# What may surround the number: words (units, a sentence), spaces and punctuation; no operator or command.
+_WORDS_ONLY = re.compile(r"(?:[^\W\d_]|[\s/.,:;'’!?°()\-])*")
+
+
+def stated_number(answer: str) -> float | None:
+    """The one number of an answer that states it with a unit or in a sentence, else None.
+
+    ``120 ml``, ``5 centimeters``, ``72Mb/hour``, ``68 ft^2``, ``€77``, ``Seth is 16 years old``,
+    ``16 \\text{ years}``, ``1/2 cup`` (a simple fraction is one number). None for anything that is
+    math (``2x``, ``x = 16``, ``16\\pi``: an operator, a command or only one-letter names: math-verify
+    decides) and for a plain number (normalisation decides). Several different numbers
+    (``16 or 17``, ``2:00 pm``) give ``nan``: no single number is stated, so it equals no gold.
+    """
+    text = answer.strip().strip("$").strip()
+    previous = None
+    while previous != text:
+        previous, text = text, _MARKUP.sub(r"\1", text)
+    text = _FRAC.sub(r"\1/\2", _LATEX_SPACE.sub(" ", text))
+    had_currency = _CURRENCY.search(text) is not None
+    text = _UNIT_POWER.sub("", _CURRENCY.sub(" ", text)).replace("\\%", "%")
+    numbers = _WORD_NUMBER.findall(text)
+    if not numbers:
+        return None
+    rest = _WORD_NUMBER.sub(" ", text)
+    words = re.findall(r"[^\W\d_]+", rest)
+    if not _WORDS_ONLY.fullmatch(rest) or not (had_currency or any(len(w) > 1 for w in words)):
+        return None  # math (an operator, a command, one-letter names) or a plain number: not for this rule
+    values = set()
+    for number in numbers:
+        whole, _, below = number.replace(",", "").partition("/")
+        values.add(float(whole) / float(below) if below and float(below) else float(whole))
+    return values.pop() if len(values) == 1 else float("nan")
 
 
 def _drop_timeout_notice(record: logging.LogRecord) -> bool:
@@ -90,31 +134,57 @@ class MathChecker:
             return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
         return None
 
-    def equivalent(self, gold: str, predicted: str) -> tuple[bool, str]:
-        """(equal, how) — ``how`` is ``normalized``, ``math-verify`` or ``timeout``."""
+    def in_words(self, gold: str, predicted: str) -> bool | None:
+        """For a numeric gold, whether the one number stated with a unit or in a sentence is it
+        (:func:`stated_number`); None when that rule does not apply."""
+        value = normalize_simple(gold)
+        if not _NUMERIC.fullmatch(value):
+            return None
+        stated = stated_number(predicted)
+        if stated is None:
+            return None
+        return abs(float(value) - stated) <= 1e-9 * max(1.0, abs(float(value)))  # nan equals nothing
+
+    def by_rules(self, gold: str, predicted: str) -> tuple[bool, str] | None:
+        """(equal, how) when a rule decides without sympy (``normalized``, ``number-in-words``);
+        None when math-verify must."""
         decided = self.quick(gold, predicted)
         if decided is not None:
             return decided, "normalized"
-        future = self._get_pool().schedule(_verify_in_worker, args=(gold, predicted), timeout=self.timeout_s)
+        decided = self.in_words(gold, predicted)
+        if decided is not None:
+            return decided, "number-in-words"
+        return None
+
+    def equivalent(self, gold: str, predicted: str) -> tuple[bool, str]:
+        """(equal, how) — ``how`` is ``normalized``, ``number-in-words``, ``math-verify`` or ``timeout``."""
+        ruled = self.by_rules(gold, predicted)
+        if ruled is not None:
+            return ruled
+        return self._verified(self._schedule(gold, predicted))
+
+    async def equivalent_async(self, gold: str, predicted: str) -> tuple[bool, str]:
+        """:meth:`equivalent` without blocking the event loop while math-verify runs."""
+        ruled = self.by_rules(gold, predicted)
+        if ruled is not None:
+            return ruled
+        future = self._schedule(gold, predicted)
+        with contextlib.suppress(Exception):  # its outcome, a failure included, is read by _verified
+            await asyncio.wrap_future(future)
+        return self._verified(future)
+
+    def _schedule(self, gold: str, predicted: str) -> Any:
+        """math-verify's check, started in a worker process with the hard timeout."""
+        return self._get_pool().schedule(_verify_in_worker, args=(gold, predicted), timeout=self.timeout_s)
+
+    def _verified(self, future: Any) -> tuple[bool, str]:
+        """(equal, how) from math-verify's worker: waits for it; a timeout or a crash is not equal."""
         try:
             return bool(future.result()), "math-verify"
         except (FutureTimeout, TimeoutError):
             self.timeouts += 1
             return False, "timeout"
         except Exception:  # a crash inside sympy: not equal, and say why
-            return False, "checker-error"
-
-    async def equivalent_async(self, gold: str, predicted: str) -> tuple[bool, str]:
-        decided = self.quick(gold, predicted)
-        if decided is not None:
-            return decided, "normalized"
-        future = self._get_pool().schedule(_verify_in_worker, args=(gold, predicted), timeout=self.timeout_s)
-        try:
-            return bool(await asyncio.wrap_future(future)), "math-verify"
-        except (FutureTimeout, TimeoutError):
-            self.timeouts += 1
-            return False, "timeout"
-        except Exception:
             return False, "checker-error"
 
     def close(self) -> None:
