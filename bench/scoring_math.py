@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assay.eval.scoring.extract import boxed_spans
+
 _EVALSCOPE_WORKER = r"""
 import json, sys
 import evalscope.metrics.math.parser as parser
@@ -88,23 +90,10 @@ def load_answers(path: Path) -> list[Answer]:
     return answers
 
 
-def boxed_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every complete ``\\boxed{…}`` (braces balanced)."""
-    spans = []
-    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            spans.append((match.start(), i))
-    return spans
-
-
 def last_statement(text: str) -> str | None:
     """The answer a cut response states last and finishes: a complete ``\\boxed{}``, an "answer is X"
     sentence ended by ". " or a line break, or a ``#### X`` line that ends; None when there is none."""
-    found = [(end, text[start:end]) for start, end in boxed_spans(text)]
+    found = [(end, text[start:end]) for start, _, end in boxed_spans(text)]
     found += [(m.end(), m.group(1)) for m in _FINISHED_PHRASE.finditer(text)]
     found += [(m.end(), m.group(1)) for m in _FINISHED_HASHES.finditer(text)]
     return max(found)[1] if found else None
@@ -196,7 +185,7 @@ def main() -> None:
                 truth.append(full)
             elif key in decided:
                 truth.append(decided[key]["verdict"])
-            elif spans and spans[-1][1] <= len(answer.text):
+            elif spans and spans[-1][2] <= len(answer.text):
                 truth.append(full)
             else:
                 truth.append(cut_verdict(answer.text, answer.gold))

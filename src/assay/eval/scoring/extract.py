@@ -49,19 +49,24 @@ def split_reasoning(text: str, reasoning_content: str | None = None) -> tuple[st
     return split_channels(text, reasoning_content)
 
 
-def extract_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces handled), or None."""
-    best: str | None = None
+def boxed_spans(text: str) -> list[tuple[int, int, int]]:
+    """(start, content start, end) of every complete ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces
+    balanced; ``end`` is just past its closing ``}``), in order. An unclosed one is left out."""
+    spans = []
     for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
         depth, i = 1, match.end()
         while i < len(text) and depth:
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         if depth == 0:
-            best = text[match.end(): i - 1].strip()
+            spans.append((match.start(), match.end(), i))
+    return spans
+
+
+def extract_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{…}`` / ``\\fbox{…}`` (nested braces handled), or None."""
+    spans = boxed_spans(text)
+    best = text[spans[-1][1]: spans[-1][2] - 1].strip() if spans else None
     if best is None:  # "\boxed 5" without braces
         loose = re.findall(r"\\boxed\s+([^\s$]+)", text)
         best = loose[-1] if loose else None
@@ -98,27 +103,13 @@ def finished_part(text: str) -> str:
             end = min(end, at)
     if text.count("$$", 0, end) % 2:
         end = text.rfind("$$", 0, end)
-    ends = [end]
-    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            ends.append(i)
-    return text[: max(ends)]
+    return text[: max([end, *(box_end for _, _, box_end in boxed_spans(text))])]
 
 
 def final_boxes(text: str) -> list[str]:
     """Every ``\\boxed{…}`` of the paragraph that holds the last one ("\\boxed{3} and \\boxed{5}")."""
-    boxes: list[tuple[int, str]] = []
-    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, i = 1, match.end()
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0 and text[match.end(): i - 1].strip():
-            boxes.append((match.start(), text[match.end(): i - 1].strip()))
+    boxes = [(start, text[inside:end - 1].strip()) for start, inside, end in boxed_spans(text)]
+    boxes = [(start, content) for start, content in boxes if content]
     if not boxes:
         return []
     paragraph_start = text.rfind("\n\n", 0, boxes[-1][0])
