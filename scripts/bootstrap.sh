@@ -45,6 +45,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
     echo "$want" > "$stamp"
 fi
+# W&B and SwanLab for the --visualizer tests (run in their offline modes): the extras assay[wandb], assay[swanlab].
+if ! "$VENV/bin/python" -c "import wandb, swanlab" >/dev/null 2>&1; then
+    say "installing W&B and SwanLab into $VENV (perf --visualizer tests)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[wandb,swanlab]"
+fi
+# Ray for the scale-out tests (perf/eval --ray on a two-node test cluster): the extra assay[ray].
+if ! "$VENV/bin/python" -c "import ray" >/dev/null 2>&1; then
+    say "installing Ray into $VENV (scale-out tests)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[ray]"
+fi
 
 "$VENV/bin/assay" engine build >/dev/null
 # vLLM's CPU build in a venv of its own, and SmolLM2 as a Hugging Face folder (once; see docs/engines.md).

@@ -19,6 +19,7 @@ class ScriptedServer:
         self.behaviour = behaviour  # (question, attempt) -> aiohttp response or None for the answer
         self.attempts: dict[str, int] = {}
         self.times: dict[str, list[float]] = {}
+        self.bodies: dict[str, dict] = {}  # question -> the last request body that asked it (tools, tool_choice)
         self.loop = asyncio.new_event_loop()
         self.port = 0
 
@@ -29,6 +30,7 @@ class ScriptedServer:
             return web.json_response({"choices": [{"message": {"content": "hello"}, "finish_reason": "length"}]})
         attempt = self.attempts.get(content, 0) + 1
         self.attempts[content] = attempt
+        self.bodies[content] = body
         self.times.setdefault(content, []).append(time.monotonic())
         response = self.behaviour(content, attempt)
         if response is not None:
@@ -66,3 +68,31 @@ class ScriptedServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+
+def tool_call_reply(calls: list[tuple[str, str]], *, stream: bool, content: str | None = None) -> web.Response:
+    """A reply carrying function calls ``(name, arguments JSON text)`` the way OpenAI-compatible servers send
+    them: one ``message.tool_calls`` list, or streamed ``delta.tool_calls`` (the name first, then the
+    arguments in two pieces, each joined by its ``index``) with ``finish_reason`` ``tool_calls``."""
+    import json
+
+    finish = "tool_calls" if calls else "stop"
+    if not stream:
+        message = {"role": "assistant", "content": content, "tool_calls": [
+            {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+            for i, (name, arguments) in enumerate(calls)]}
+        return web.json_response({"choices": [{"message": message, "finish_reason": finish}],
+                                  "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
+    events: list[dict] = []
+    if content:
+        events.append({"choices": [{"delta": {"role": "assistant", "content": content}}]})
+    for i, (name, arguments) in enumerate(calls):
+        half = len(arguments) // 2
+        events.append({"choices": [{"delta": {"tool_calls": [
+            {"index": i, "id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": ""}}]}}]})
+        for piece in (arguments[:half], arguments[half:]):
+            events.append({"choices": [{"delta": {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}}]})
+    events.append({"choices": [{"delta": {}, "finish_reason": finish}]})
+    events.append({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
+    body = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
+    return web.Response(body=body.encode(), content_type="text/event-stream")

@@ -93,8 +93,8 @@ def _every_field_differs_from_its_default(config: object, *, only_value: tuple[s
         assert getattr(config, f.name) != default, f"{type(config).__name__}.{f.name}: give it a non-default value"
 
 
-PERF_ONLY_DEFAULT = ("api", "visualizer", "wandb_api_key", "swanlab_api_key", "swanlab_host", "scenario",
-                     "dataset_args", "multi_turn", "min_turns", "max_turns", "multi_turn_args", "sla_number_multiplier")
+PERF_ONLY_DEFAULT = ("visualizer", "wandb_api_key", "swanlab_api_key", "swanlab_host", "scenario",
+                     "dataset_args", "sla_number_multiplier")
 """PerfConfig fields whose default is their only valid value (EvalScope arguments assay refuses, one line, exit 2)."""
 
 
@@ -103,8 +103,8 @@ def test_every_perf_field_is_one_flag_that_round_trips():
     command line, parsed by the real parser, gives the same config back. Options that exclude each
     other (a trace replay sets its own load) take two configs; together they set every field."""
     config = PerfConfig(
-        url="http://127.0.0.1:1/v1/chat/completions", model="m", api_key="k", headers={"X-A": "b"}, engine="vllm",
-        engine_model="tiny", parallel=[4], number=[10], rate=[1.0, 2.0], burstiness=0.5, duration=5.0, ramp_up=0.5,
+        url="http://127.0.0.1:1/v1/chat/completions", url_strategy="least-inflight", model="m", api_key="k",
+        headers={"X-A": "b"}, engine="vllm", engine_model="tiny", parallel=[4], number=[10], rate=[1.0, 2.0], burstiness=0.5, duration=5.0, ramp_up=0.5,
         warmup_s=1.0, cooldown_s=1.0, slo="ttft_p99<=2s", workers=2, server_metrics="auto", slo_search="rate",
         search_range=[2.0, 8.0], search_repeats=4, min_success_rate=0.5, warmup_num=1, connect_timeout=5.0,
         read_timeout=9.0, total_timeout=30.0, test_connection=False, dataset="line_by_line", dataset_path="p.txt",
@@ -122,10 +122,18 @@ def test_every_perf_field_is_one_flag_that_round_trips():
         enable_progress_tracker=True, alias="a", data_source="local", dataset_offset=1, image_width=1,
         image_height=1, image_format="L", image_num=1, image_patch_size=1, prefix_count=1,
     )
-    trace = PerfConfig(url="http://127.0.0.1:1/v1/completions", model="m", tokenizer_path="o200k_base",
-                       dataset="trace", dataset_path="t.jsonl", trace_speedup=2.0, trace_window="1:5")
+    trace = PerfConfig(url=["http://127.0.0.1:1/v1/completions", "http://127.0.0.1:2/v1/completions"], model="m",
+                       tokenizer_path="o200k_base", dataset="trace", dataset_path="t.jsonl", trace_speedup=2.0, trace_window="1:5")
+    # Multi-turn sessions: EvalScope's turn range, or assay's --turns N (one or the other).
+    sessions = PerfConfig(url="http://127.0.0.1:1/v1/chat/completions", model="m", tokenizer_path="o200k_base",
+                          multi_turn=True, dataset="random_multi_turn", min_turns=2, max_turns=5,
+                          multi_turn_args='{"subsequent_turn_length": [8, 16]}', think_time_s=0.5)
+    turns = PerfConfig(url="http://127.0.0.1:1/v1/chat/completions", model="m", tokenizer_path="o200k_base", turns=3,
+                       ray="10.0.0.1:6379", ray_actors=3)  # --ray: actors on a cluster
+    # Another endpoint: EvalScope's --api (its URL resolved before the round trip, so it stays as it is).
+    embeddings = PerfConfig(url="http://127.0.0.1:1/v1", api="embedding", model="m", tokenizer_path="o200k_base")
     given: set[str] = set()
-    for each in (config, trace):
+    for each in (config, trace, sessions, turns, embeddings):
         args = build_parser().parse_args(["perf", *command_line(each)])
         assert PerfConfig(**flag_values(PerfConfig, args)) == each
         given |= set(flag_values(PerfConfig, args))
@@ -141,7 +149,7 @@ def test_every_sim_setting_is_one_flag_that_round_trips():
     settings = SimSettings(model="m", ttft_ms=7.5, tpot_ms=2.0, tokens_per_chunk=3, output_tokens=9, reasoning_tokens=2,
                            ttft_ms_per_request=0.5, tpot_ms_per_request=0.25, max_batch=4,
                            faults={"reset": 0.5, "http503": 1.0}, fault_seed=7, stall_s=2.0, harmony=True,
-                           context_tokens=64)
+                           context_tokens=64, spec_draft_tokens=4, pooling_ms=2.5, pooling_ms_per_input=0.5)
     _every_field_differs_from_its_default(settings)
     command = SimServer(settings, port=1234).command()
     assert command[1:4] == ["-m", "assay", "sim"]

@@ -28,3 +28,9 @@ class EvalType(StrEnum):
 
 
 _ALIASES = ("openai_api", "service", "server")
+
+
+URL_STRATEGIES = ("round-robin", "least-inflight")
+"""How requests are shared out over several endpoints (``--url`` given more than once, perf and eval):
+``round-robin`` in turn, an exact split; ``least-inflight`` to the endpoint with the fewest in flight.
+Here, not in ``assay.client.fleet``, so that building the command line imports no HTTP client."""

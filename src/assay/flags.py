@@ -189,3 +189,13 @@ def integer(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def one_or_many(values: list[str]) -> str | list[str]:
+    """A flag given once or more (``--url A --url B``): the one value itself, or the list of them."""
+    return values[0] if len(values) == 1 else list(values)
+
+
+def url_words(value: str | list[str]) -> list[str]:
+    """The values of a flag given once or more, for :func:`command_line` (``--url A --url B``)."""
+    return [value] if isinstance(value, str) else list(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from typing import Any
 
@@ -17,6 +16,8 @@ def init_fields(config: Any, kwargs: dict[str, Any]) -> None:
     fields = {f.name: f for f in dataclasses.fields(config)}
     for key in kwargs:
         if key not in fields:
+            import difflib  # only for a mistyped key: not on start-up's path
+
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{type(config).__name__}: unknown field {key!r}{hint}")

@@ -142,3 +142,24 @@ def test_headers_and_key_are_sent(secret_header):
 
     head = asyncio.run(main())
     assert f"{secret_header}: Bearer sk-test" in head and "X-Team: t1" in head
+
+
+def test_usage_details_give_cached_and_reasoning_tokens_and_reach_the_record():
+    usage = {"prompt_tokens": 40, "completion_tokens": 6, "prompt_tokens_details": {"cached_tokens": 32},
+             "completion_tokens_details": {"reasoning_tokens": 5}}
+    pieces = [
+        _event({"choices": [{"delta": {"reasoning_content": "hm"}}]}),
+        _event({"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}),
+        _event({"choices": [], "usage": usage}),
+        b"data: [DONE]\n\n",
+    ]
+    response, _ = _run(pieces, url_path="/v1/chat/completions")
+    assert (response.cached_tokens, response.reasoning_tokens) == (32, 5)
+    record = RecordMaker(0, 0).record(response, ChatOrCompletionRequest(prompt="hi"), index=0, point=0,
+                                      phase="measure", concurrency=1)
+    assert (record.cached_tokens, record.reasoning_tokens) == (32, 5)
+    # A server that sends no details (or null ones) leaves them unknown, never 0.
+    plain, _ = _run([_event({"choices": [{"text": "x", "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "prompt_tokens_details": None}}),
+                     b"data: [DONE]\n\n"])
+    assert plain.error is None and (plain.cached_tokens, plain.reasoning_tokens) == (None, None)

@@ -84,7 +84,7 @@ def test_task_config_names_bad_fields():
     cases = [
         ({"eval_batch_sise": 4}, "unknown field 'eval_batch_sise' (did you mean 'eval_batch_size'?)"),
         ({"eval_batch_size": "4"}, "eval_batch_size: expected int"),
-        ({"datasets": ["aime26"]}, "unknown benchmark 'aime26' (did you mean 'aime25'?)"),
+        ({"datasets": ["gsm8kk"]}, "unknown benchmark 'gsm8kk' (did you mean 'gsm8k'?)"),
         ({"dataset_hub": "github"}, "dataset_hub: must be one of"),
         ({"generation_config": {"max_token": 10}}, "generation_config: unknown key 'max_token' (did you mean 'max_tokens'?)"),
         ({"generation_config": {"temperature": "hot"}}, "generation_config.temperature: expected int/float"),

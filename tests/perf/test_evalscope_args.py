@@ -123,9 +123,10 @@ def test_each_argument_assay_does_not_act_on_prints_one_note(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--visualizer", "wandb", "--wandb-api-key", "wandb-secret-123"], "visualizer: logging to W&B"),
-    (["--swanlab-api-key", "swan-secret-456"], "visualizer: logging to W&B, SwanLab or ClearML is not supported"),
-    (["--multi-turn", "--max-turns", "3"], "multi_turn: multi-turn conversations are not supported yet"),
+    (["--visualizer", "clearml", "--wandb-api-key", "wandb-secret-123"], "visualizer: ClearML is not supported"),
+    (["--visualizer", "wandb", "--swanlab-api-key", "swan-secret-456"],
+     "visualizer: --swanlab-api-key/--swanlab-host given with --visualizer wandb"),
+    (["--multi-turn"], "max_turns: random multi-turn sessions need --turns N or --max-turns"),
     (["--prefix-count", "4"], "prefix_count: only one shared prefix"),
     (["--open-loop"], "open_loop: give the request rates with --rate"),
     (["--sla-auto-tune", "--sla-params", '[{"rps": ">=5"}]'], "sla_params: 'rps' is not an upper limit"),

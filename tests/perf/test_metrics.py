@@ -97,3 +97,20 @@ def test_numpy_comes_without_a_blas_thread_pool_and_leaves_the_environment_alone
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.split() == ["1", "False"]  # one thread: no OpenBLAS workers spinning beside the loop
+
+
+def test_percentiles_are_numpys_to_the_last_bit_without_numpy_ma():
+    """stats() takes its percentiles from a partition (issue 19); they must equal np.percentile's exactly."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    wanted = [0, 10, 25, 33.3, 50, 66, 75, 90, 95, 99, 99.9, 100]
+    for n in (1, 2, 3, 7, 100, 1001):
+        for values in (rng.random(n), rng.exponential(0.05, n), np.round(rng.random(n) * 5), np.full(n, 0.25)):
+            got = stats(values.tolist(), wanted)
+            expected = np.percentile(values, wanted)
+            assert [got[f"p{p:g}"] for p in wanted] == expected.tolist(), n
+    assert stats([1.0, float("nan")], [50])["p50"] != stats([1.0, float("nan")], [50])["p50"]  # NaN, as numpy
+    code = "import sys; from assay.perf.metrics import stats; stats([3.0, 1.0, 2.0], [50, 99]); print('numpy.ma' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"]  # np.percentile would have imported it (through np.unique)

@@ -133,6 +133,8 @@ def test_reasoning_and_answer_first_tokens_are_told_apart(tmp_path, monkeypatch)
         chunks = truth[r.response_id]["chunk_ns"]
         assert (r.first_answer_ns - r.first_reasoning_ns) / 1e6 == pytest.approx(
             (chunks[20] - chunks[0]) / 1e6, abs=4 + delays[0].ms)
+        # The server's count of them (usage.completion_tokens_details, as vLLM sends it) is the 20 reasoning tokens.
+        assert r.reasoning_tokens == 20 and r.completion_tokens == 40
 
 
 @pytest.mark.parametrize("burstiness", [1.0, 0.25, 4.0])

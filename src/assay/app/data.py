@@ -34,6 +34,8 @@ def run_details(index: RunIndex, entry: RunEntry) -> dict[str, Any]:
     for key in ("url", "api_url", "server_metrics"):  # runs written before URLs were redacted on saving
         if isinstance(config.get(key), str):
             config[key] = redact_url(config[key])
+        elif isinstance(config.get(key), list):  # several endpoints (--url given more than once)
+            config[key] = [redact_url(str(url)) for url in config[key]]
     details: dict[str, Any] = {**entry.public(), "config": config, "assay_version": run.assay_version}
     if isinstance(run, EvalRun):
         report = read_eval_report(entry.path, inside=root)
@@ -274,3 +276,34 @@ def benchmarks_seen(index: RunIndex, entries: list[RunEntry]) -> list[dict[str, 
             item["runs"].append({"id": entry.id, "model": entry.model, "started_epoch_s": entry.started_epoch_s,
                                  "score": (entry.headline.get("scores") or {}).get(name)})
     return sorted(seen.values(), key=lambda b: b["name"])
+
+
+PAIRED_MAX_BYTES = 128 * 2**20
+"""The paired test reads both runs' samples whole (``assay.eval.compare``): beyond this size of
+``samples.jsonl`` the app says to run ``assay eval compare`` instead, so that it stays small in memory."""
+
+
+def paired_comparison(index: RunIndex, entries: list[RunEntry]) -> dict[str, Any]:
+    """``assay eval compare A B`` for the app: per benchmark the score difference, its 95 % interval,
+    p-value, verdict, the samples flipped each way and the power note (:mod:`assay.eval.compare`), or
+    ``{"error": one line}`` when the runs cannot be compared."""
+    from assay.errors import AssayError
+    from assay.eval.compare import compare_runs as compare_eval_runs
+    from assay.eval.compare import to_json
+
+    if len(entries) != 2 or any(e.kind != "eval" for e in entries):
+        return {"error": "the paired test compares two eval runs"}
+    files = [index.file(e, SAMPLES_FILE) for e in entries]
+    for entry, path in zip(entries, files, strict=True):
+        if path is None:
+            return {"error": f"{entry.id}: no samples.jsonl inside the outputs folder"}
+        if path.stat().st_size > PAIRED_MAX_BYTES:
+            return {"error": f"{entry.id}: samples.jsonl is over {PAIRED_MAX_BYTES // 2**20} MiB: run "
+                             f"`assay eval compare` on the two run folders instead"}
+    try:
+        comparison = compare_eval_runs(entries[0].path, entries[1].path)
+    except AssayError as exc:
+        return {"error": str(exc)}
+    result = to_json(comparison)
+    result["run_a"], result["run_b"] = entries[0].id, entries[1].id  # ids, not paths on the server's disk
+    return result

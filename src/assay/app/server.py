@@ -160,6 +160,13 @@ def create_app(outputs: str | Path, *, lang: str = "en", host: str = "127.0.0.1"
             return SafeJSON({"error": str(exc)}, status_code=422)
         return SafeJSON(result)
 
+    async def compare_eval(request: Request) -> JSONResponse:
+        """Two eval runs' paired test (``assay eval compare``): asked for apart, as it reads both runs whole."""
+        entries = [index.get(i) for i in request.query_params.getlist("id")]
+        if len(entries) != 2 or any(e is None or e.kind != "eval" for e in entries):
+            return _not_found("give two readable eval runs")
+        return SafeJSON(await off_loop(data.paired_comparison, index, [e for e in entries if e is not None]))
+
     async def perf_report(request: Request) -> Response:
         entry = index.get(request.query_params.get("id", ""))
         path = index.file(entry, HTML_REPORT_FILE) if entry is not None and entry.kind == "perf" else None
@@ -185,6 +192,7 @@ def create_app(outputs: str | Path, *, lang: str = "en", host: str = "127.0.0.1"
         Route("/api/sample-text", sample_text),
         Route("/api/requests", requests),
         Route("/api/compare", compare),
+        Route("/api/compare-eval", compare_eval),
         Route("/report", perf_report),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ])

@@ -21,6 +21,15 @@ from typing import Any
 
 import msgspec
 
+from assay.client.endpoints import (
+    POOLING_KINDS,
+    ResponsesStreamState,
+    other_endpoint_kind,
+    pooling_base_body,
+    pooling_body,
+    read_pooling_answer,
+    responses_body,
+)
 from assay.client.response import Response
 from assay.client.sse import StreamState, gave_up
 from assay.client.transport import StopResponse
@@ -28,18 +37,23 @@ from assay.redact import Scrubber, basic_token, redact_url, remember, url_secret
 
 
 def endpoint_kind(url: str) -> str:
-    """``"chat"`` for ``.../chat/completions``, ``"completions"`` for ``.../completions``."""
+    """``"chat"`` for ``.../chat/completions``, ``"completions"`` for ``.../completions``; ``"embeddings"``,
+    ``"rerank"``, ``"score"``, ``"responses"`` for the other endpoints (:mod:`assay.client.endpoints`)."""
     path = url.split("?", 1)[0].rstrip("/")
     if path.endswith("/chat/completions"):
         return "chat"
     if path.endswith("/completions"):
         return "completions"
-    return "unknown"
+    return other_endpoint_kind(path)
 
 
 @dataclass(frozen=True)
 class ChatOrCompletionRequest:
-    """What to send: a prompt (completions) or messages (chat), and how long to generate."""
+    """What to send: a prompt (completions) or messages (chat), and how long to generate.
+
+    Embeddings embed ``inputs`` (a batch; the prompt alone without them); rerank and score rank
+    ``inputs`` (the documents) against the prompt (the query).
+    """
 
     prompt: str | None = None
     messages: list[dict[str, Any]] | None = None
@@ -47,6 +61,8 @@ class ChatOrCompletionRequest:
     prompt_tokens: int | None = None
     """Prompt length assay asked for, under its tokenizer (random dataset)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] | None = None
+    """Texts to embed, or documents to rank against ``prompt`` (embeddings, rerank, score)."""
 
 
 _encode = msgspec.json.Encoder().encode
@@ -73,7 +89,8 @@ def _error_message(status: int, body: bytes, scrubber: Scrubber) -> str:
 
 
 class OpenAIClient:
-    """A streaming client for ``/v1/completions`` and ``/v1/chat/completions``.
+    """A streaming client for ``/v1/completions`` and ``/v1/chat/completions``, and for the endpoints of
+    :mod:`assay.client.endpoints` (embeddings, rerank, score: one JSON answer; the Responses API: streamed).
 
     Use as an async context manager; :meth:`send` never raises for a failed request:
     the failure is described in the returned :class:`Response`, with its reason.
@@ -100,7 +117,9 @@ class OpenAIClient:
         self.url = url
         self.model = model
         self.kind = endpoint_kind(url)
-        self.stream = stream
+        self._pooling = self.kind in POOLING_KINDS
+        self.stream = stream = stream and not self._pooling
+        self._new_state: type[StreamState] = ResponsesStreamState if self.kind == "responses" else StreamState
         self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -113,7 +132,7 @@ class OpenAIClient:
         self._scrubber = Scrubber(secrets)
         remember(*secrets)
         self._base_body: dict[str, Any] = {"model": model, "stream": stream}
-        if stream:
+        if stream and self.kind != "responses":  # the Responses API streams its usage without being asked
             options: dict[str, Any] = {"include_usage": True}
             if continuous_usage:
                 options["continuous_usage_stats"] = True
@@ -122,9 +141,11 @@ class OpenAIClient:
             self._base_body["temperature"] = temperature
         if top_p is not None:
             self._base_body["top_p"] = top_p
-        if min_tokens is not None:
+        if min_tokens is not None and self.kind != "responses":
             self._base_body["min_tokens"] = min_tokens
         self._base_body.update(extra_body or {})
+        if self._pooling:
+            self._base_body = pooling_base_body(model, extra_body)
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self.total_timeout_s = total_timeout_s
@@ -132,6 +153,11 @@ class OpenAIClient:
         self._pool: Any = None
 
     def body(self, request: ChatOrCompletionRequest) -> dict[str, Any]:
+        if self._pooling:
+            inputs = request.inputs if request.inputs is not None else [request.prompt or _flatten(request.messages)]
+            return pooling_body(self.kind, self._base_body, request.prompt, inputs) | request.extra
+        if self.kind == "responses":
+            return responses_body(self._base_body, request.prompt, request.messages, request.max_tokens) | request.extra
         body = dict(self._base_body)
         if self.kind == "chat":
             body["messages"] = request.messages or [{"role": "user", "content": request.prompt or ""}]
@@ -165,8 +191,10 @@ class OpenAIClient:
 
     async def send(self, request: ChatOrCompletionRequest) -> Response:
         """Send one request and return what it did; never raises for server or network faults."""
+        if self._pooling:
+            return await self._send_pooling(request)
         start_ns = time.perf_counter_ns()
-        state = StreamState()
+        state = self._new_state()
         body = self.body(request)
         state.max_tokens = limit = token_limit(body)
         state.max_chunks = 2 * limit
@@ -200,7 +228,7 @@ class OpenAIClient:
             error, error_kind = gave_up(state.finish_reason, state.completion_tokens, min_tokens)
         chunk_ns = state.chunk_ns
         # Positional, in the order of Response's fields: this runs once per request (see Response).
-        return Response(
+        response = Response(
             start_ns,
             raw.end_ns,
             raw.sent_ns,
@@ -224,6 +252,37 @@ class OpenAIClient:
             state.response_id,
             raw.retries,  # connection_retries
             state.output_chars,
+            state.cached_tokens,
+            state.reasoning_tokens,
+        )
+        if state.tool_call_parts:  # function calls the server parsed: only responses that carry them pay
+            response.tool_calls = state.tool_calls()
+        return response
+
+    async def _send_pooling(self, request: ChatOrCompletionRequest) -> Response:
+        """Embeddings, rerank or score: one JSON answer, timed from the send to its last byte; no text."""
+        start_ns = time.perf_counter_ns()
+        body = self.body(request)
+        inputs = body.get("input", body.get("documents", body.get("text_2")))
+        count = len(inputs) if isinstance(inputs, list) else 1
+        raw = await self._pool.post(self.url, _encode(body), self._headers, None)
+        error: str | None = None
+        error_kind: str | None = None
+        prompt_tokens = response_id = None
+        if raw.error is not None:
+            error, error_kind = self._scrubber.scrub(raw.error), raw.error_kind
+        elif raw.status != 200:
+            error, error_kind = _error_message(raw.status or 0, raw.body, self._scrubber), "http"
+        else:
+            answer = read_pooling_answer(self.kind, raw.body, count, body.get("top_n"))
+            prompt_tokens, response_id = answer.prompt_tokens, answer.response_id
+            if answer.error is not None:
+                error, error_kind = self._scrubber.scrub(answer.error), answer.error_kind
+        return Response(
+            start_ns, raw.end_ns, sent_ns=raw.sent_ns, headers_ns=raw.headers_ns, prompt_tokens=prompt_tokens,
+            completion_tokens=0, token_source="none" if prompt_tokens is None else "usage", http_status=raw.status,
+            error=error, error_kind=error_kind, retry_after_s=raw.retry_after_s, response_id=response_id,
+            connection_retries=raw.retries, inputs=count,
         )
 
 
@@ -249,7 +308,8 @@ def token_limit(body: dict[str, Any]) -> int:
     def positive(value: Any) -> int | None:
         return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
-    limit = positive(body.get("max_tokens")) or positive(body.get("max_completion_tokens"))
+    limit = (positive(body.get("max_tokens")) or positive(body.get("max_completion_tokens"))
+             or positive(body.get("max_output_tokens")))
     if limit is None:
         return 1 << 62
     return limit * (positive(body.get("n")) or 1)

@@ -12,6 +12,16 @@ import msgspec
 from assay.client.sse import gave_up
 
 
+class ToolCall(msgspec.Struct, gc=False):
+    """One function call the server parsed out of the model's output (``tool_calls`` of the message or
+    of the stream's deltas, joined by ``index``): the arguments exactly as sent, a JSON text."""
+
+    index: int
+    id: str | None = None
+    name: str = ""
+    arguments: str = ""
+
+
 class Response(msgspec.Struct, gc=False):
     """One request's timing marks, text, usage and how it ended; failures are described, never raised.
 
@@ -61,6 +71,18 @@ class Response(msgspec.Struct, gc=False):
     been closed by the server before any response byte (the server never saw it)."""
     output_chars: int = 0
     """Characters of answer and reasoning text together."""
+    cached_tokens: int | None = None
+    """Prompt tokens the server served from its prefix cache (``usage.prompt_tokens_details.cached_tokens``)."""
+    reasoning_tokens: int | None = None
+    """Completion tokens the server counted as reasoning (``usage.completion_tokens_details.reasoning_tokens``)."""
+    inputs: int | None = None
+    """Embeddings, rerank, score: the texts embedded (the batch size) or documents ranked; None for generation."""
+    endpoint: str | None = None
+    """Which of several endpoints served it (:class:`~assay.client.fleet.ClientFleet`; credentials masked);
+    None for a client of one URL."""
+    tool_calls: list[ToolCall] = []
+    """The function calls the server parsed (``finish_reason`` ``tool_calls``), in ``index`` order; empty when
+    it sent none (a server without a tool parser leaves them in the text: eval reads them from there)."""
 
     @property
     def ok(self) -> bool:
@@ -112,4 +134,4 @@ class Response(msgspec.Struct, gc=False):
             self.error, self.error_kind = gave_up(self.finish_reason, completion_tokens, self.min_tokens)
 
 
-__all__ = ["Response"]
+__all__ = ["Response", "ToolCall"]

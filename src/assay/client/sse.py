@@ -22,10 +22,23 @@ GAVE_UP_REASONS = frozenset({"abort", "error", "cancelled", "canceled"})
 
 
 # Typed views of the stream events: msgspec skips every field not named here.
+class _Function(msgspec.Struct, gc=False):
+    name: str | None = None
+    arguments: Any = None
+    """A JSON text, in pieces over the deltas (OpenAI); a few servers send the object itself."""
+
+
+class _ToolCallDelta(msgspec.Struct, gc=False):
+    index: int | None = None
+    id: str | None = None
+    function: _Function | None = None
+
+
 class _Delta(msgspec.Struct, gc=False):
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
+    tool_calls: list[_ToolCallDelta] | None = None
 
 
 class _Choice(msgspec.Struct, gc=False):
@@ -35,9 +48,19 @@ class _Choice(msgspec.Struct, gc=False):
     finish_reason: str | None = None
 
 
+class _PromptDetails(msgspec.Struct, gc=False):
+    cached_tokens: int | None = None
+
+
+class _CompletionDetails(msgspec.Struct, gc=False):
+    reasoning_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct, gc=False):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    prompt_tokens_details: _PromptDetails | None = None
+    completion_tokens_details: _CompletionDetails | None = None
 
 
 class _Error(msgspec.Struct, gc=False):
@@ -91,6 +114,7 @@ class StreamState:
         "_tail",
         "_usage_seen_tokens",
         "answer_pieces",
+        "cached_tokens",
         "chunk_ns",
         "chunk_tokens",
         "completion_tokens",
@@ -106,7 +130,9 @@ class StreamState:
         "per_chunk_usage",
         "prompt_tokens",
         "reasoning_pieces",
+        "reasoning_tokens",
         "server_error",
+        "tool_call_parts",
     )
 
     def __init__(self) -> None:
@@ -119,6 +145,10 @@ class StreamState:
         self.first_answer_ns: int | None = None
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
+        self.cached_tokens: int | None = None
+        """Prompt tokens the server took from its prefix cache (``usage.prompt_tokens_details``)."""
+        self.reasoning_tokens: int | None = None
+        """Completion tokens the server counted as reasoning (``usage.completion_tokens_details``)."""
         self.finish_reason: str | None = None
         self.server_error: str | None = None
         self.malformed = 0
@@ -130,6 +160,8 @@ class StreamState:
         self.max_tokens = self.max_chunks = 1 << 62
         self._answer_start: AnswerStart | None = None
         self._content_ns: int | None = None
+        self.tool_call_parts: dict[int, tuple[list[str | None], list[str]]] | None = None
+        """The tool calls so far, by index: ([id, name], argument pieces); None until the first one."""
 
     @property
     def response_id(self) -> str | None:
@@ -204,6 +236,7 @@ class StreamState:
             answer = choice.text
             delta = choice.delta or choice.message
             reasoning = None
+            called = None
             if delta is not None:
                 if answer is None:
                     answer = delta.content
@@ -212,11 +245,14 @@ class StreamState:
                     if self.first_reasoning_ns is None:
                         self.first_reasoning_ns = now
                     self.reasoning_pieces.append(reasoning)
+                called = delta.tool_calls
+                if called:  # a piece of a function call: generated tokens, the answer's start
+                    self._on_tool_calls(called, now)
             if answer:
                 if self.first_answer_ns is None:
                     self._mark_answer(answer, now)
                 self.answer_pieces.append(answer)
-            if answer or reasoning:  # a chunk of text, with its token count where usage came with it
+            if answer or reasoning or called:  # a chunk of output, with its token count where usage came with it
                 chunk_ns = self.chunk_ns
                 chunk_ns.append(now)
                 if usage is not None and usage.completion_tokens is not None:
@@ -232,6 +268,45 @@ class StreamState:
                 self.completion_tokens = self._usage_seen_tokens = usage.completion_tokens
                 if usage.completion_tokens > self.max_tokens:
                     self._runaway(f"usage: {usage.completion_tokens} completion tokens")
+            if usage.prompt_tokens_details is not None:
+                self.cached_tokens = usage.prompt_tokens_details.cached_tokens
+            if usage.completion_tokens_details is not None:
+                self.reasoning_tokens = usage.completion_tokens_details.reasoning_tokens
+
+    def _on_tool_calls(self, calls: list[_ToolCallDelta], now: int) -> None:
+        """Join the pieces of each call by its ``index`` (a message's calls have none: their position)."""
+        parts = self.tool_call_parts
+        if parts is None:
+            parts = self.tool_call_parts = {}
+            if self.first_answer_ns is None:
+                self.first_answer_ns = now
+        for call in calls:
+            function = call.function
+            index = call.index
+            if index is None:  # no index: a new id or a second name starts a call, else it continues the last
+                last = parts[max(parts)][0] if parts else None
+                new = last is None or (call.id is not None and call.id != last[0]) or (
+                    call.id is None and function is not None and bool(function.name) and last[1] is not None)
+                index = (max(parts) + 1 if parts else 0) if new else max(parts)
+            head, pieces = parts.setdefault(index, ([None, None], []))
+            if call.id:
+                head[0] = call.id
+            if function is None:
+                continue
+            if function.name and head[1] != function.name:  # sent once; a name sent in pieces is joined
+                head[1] = (head[1] or "") + function.name
+            arguments = function.arguments
+            if isinstance(arguments, str):
+                pieces.append(arguments)
+            elif arguments is not None:  # an object, not its JSON text
+                pieces.append(msgspec.json.encode(arguments).decode())
+
+    def tool_calls(self) -> list[Any]:
+        """The calls the response carried, as :class:`~assay.client.response.ToolCall` in index order."""
+        from assay.client.response import ToolCall
+
+        return [ToolCall(index, head[0], head[1] or "", "".join(pieces))
+                for index, (head, pieces) in sorted((self.tool_call_parts or {}).items())]
 
     def _runaway(self, seen: str) -> None:
         raise StopResponse(f"protocol error: the server sent more tokens than max_tokens ({self.max_tokens}; {seen})",

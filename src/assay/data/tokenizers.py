@@ -15,8 +15,6 @@ Resolution order for ``load_tokenizer(spec)``:
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -289,6 +287,9 @@ def _seed_tiktoken_cache(name: str, cache_dir: str) -> None:
     if not source.exists():
         return
     url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    import gzip
+    import hashlib
+
     target = Path(cache_dir) / hashlib.sha1(url.encode()).hexdigest()
     if target.exists():
         return

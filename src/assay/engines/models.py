@@ -226,9 +226,11 @@ def _write_tokenizer_config(out: Path, chat_template: str, **extra: Any) -> None
 
 def _write_llama_gguf(
     path: Path, tokenizer: Any, tensors: dict[str, Any], *, name: str, hidden_size: int, layers: int,
-    heads: int, ffn: int, chat_template: str,
+    heads: int, ffn: int, chat_template: str, pooling: str | None = None,
 ) -> None:
-    """A Llama GGUF with ``tokenizer``'s vocabulary (added tokens: special ones CONTROL, others USER_DEFINED)."""
+    """A Llama GGUF with ``tokenizer``'s vocabulary (added tokens: special ones CONTROL, others USER_DEFINED);
+    ``pooling`` (``mean``, ``cls``, ``last``, ``rank``): its default pooling for llama-server's
+    ``--embeddings`` / ``--reranking``."""
     import gguf
 
     spec = json.loads(tokenizer.to_str())
@@ -269,6 +271,8 @@ def _write_llama_gguf(
     writer.add_eot_token_id(vocab["<|im_end|>"])
     writer.add_add_bos_token(True)
     writer.add_chat_template(chat_template)
+    if pooling is not None:
+        writer.add_pooling_type(gguf.PoolingType[pooling.upper()])
     for tensor_name, data in tensors.items():
         writer.add_tensor(tensor_name, data)
     writer.write_header_to_file()
@@ -285,11 +289,15 @@ def make_tiny_model(
     layers: int = 2,
     heads: int = 4,
     seed: int = 0,
+    pooling: str | None = None,
 ) -> Path:
     """Write ``tiny.gguf`` and a matching ``tokenizer.json`` (+ config) into ``directory``.
 
     The tokenizer adds a BOS token (``<|endoftext|>``) like many real ones, so tests can
     check that assay names the special tokens a server adds. Returns the GGUF path.
+    ``pooling="mean"`` makes it an embedding model (llama-server ``--embeddings`` serves ``/v1/embeddings``);
+    ``"rank"`` a reranker for ``--reranking`` (``/v1/rerank``: with no classifier head, llama.cpp scores a
+    pair from its pooled state; word salad as the rest, but real tokenizing and compute to time).
     """
     import numpy as np
 
@@ -321,7 +329,7 @@ def make_tiny_model(
         tensors[f"blk.{i}.ffn_down.weight"] = weight(hidden_size, ffn)
     path = out / "tiny.gguf"
     _write_llama_gguf(path, tokenizer, tensors, name="assay-tiny-random", hidden_size=hidden_size,
-                      layers=layers, heads=heads, ffn=ffn, chat_template=CHATML_TEMPLATE)
+                      layers=layers, heads=heads, ffn=ffn, chat_template=CHATML_TEMPLATE, pooling=pooling)
     return path
 
 

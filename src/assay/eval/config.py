@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from assay.constants import EvalType
+from assay.constants import URL_STRATEGIES, EvalType
 from assay.data.benchmark_data import HUBS
 from assay.errors import ConfigError
 from assay.redact import redact_url
@@ -33,8 +33,11 @@ class TaskConfig:
     """An eval run. Field names follow EvalScope's TaskConfig."""
 
     model: str | None = None
-    api_url: str | None = None
-    """Base URL of the service, e.g. ``http://127.0.0.1:8801/v1`` (``/chat/completions`` is appended)."""
+    api_url: str | list[str] | None = None
+    """Base URL of the service, e.g. ``http://127.0.0.1:8801/v1`` (``/chat/completions`` is appended); a list
+    of them spreads the samples over several endpoints serving the same model (``url_strategy``)."""
+    url_strategy: str = "round-robin"
+    """With several ``api_url``: ``round-robin`` (in turn) or ``least-inflight`` (fewest requests in flight)."""
     api_key: str | None = field(default=None, repr=False)
     eval_type: EvalType | str = EvalType.SERVICE
     """``EvalType.SERVICE`` (``"openai_api"``; EvalScope's ``"service"``/``"server"`` read as it)."""
@@ -69,6 +72,12 @@ class TaskConfig:
     """``"llama-server"`` or ``"vllm"``: assay serves ``engine_model`` itself and evaluates it."""
     engine_model: str = "smollm2"
     quiet: bool = False
+    ray_address: str | None = None
+    """Send the samples from Ray actors (:mod:`assay.eval.ray_run`): a cluster's address (``ray://…``,
+    ``host:port``) or ``"auto"`` (``ray.init()``'s own choice: ``RAY_ADDRESS``, a running local cluster, or a
+    new local one); None: from this process. The journal, judging and report stay in this process."""
+    ray_actors: int | None = None
+    """With ``ray_address``: how many actors share the requests (default: one per node of the cluster)."""
 
     def __init__(self, **kwargs: Any) -> None:
         init_fields(self, kwargs)
@@ -95,15 +104,25 @@ class TaskConfig:
         except ValueError:
             raise ConfigError(f"eval_type: only {EvalType.SERVICE.value!r} (an OpenAI-compatible service) is "
                               f"supported, got {self.eval_type!r}") from None
+        if isinstance(self.api_url, list) and len(self.api_url) == 1:  # a list of one is that URL
+            self.api_url = self.api_url[0]
+        if self.url_strategy not in URL_STRATEGIES:
+            raise ConfigError(f"url_strategy: one of {', '.join(URL_STRATEGIES)}, got {self.url_strategy!r}")
         if self.engine is None:
-            if not self.api_url:
+            if not self.api_urls:
                 raise ConfigError("api_url: give the service's base URL (e.g. http://127.0.0.1:8801/v1) or engine='llama-server'")
-            if not self.api_url.startswith(("http://", "https://")):
-                raise ConfigError(f"api_url: must start with http:// or https://, got {redact_url(self.api_url)!r}")
+            for url in self.api_urls:
+                if not url.startswith(("http://", "https://")):
+                    raise ConfigError(f"api_url: must start with http:// or https://, got {redact_url(url)!r}")
+            if len(set(self.chat_urls)) < len(self.api_urls):
+                raise ConfigError(f"api_url: an endpoint is given twice ({', '.join(map(redact_url, self.api_urls))}); "
+                                  "give each once")
             if not self.model:
                 raise ConfigError("model: give the served model name")
         elif self.engine not in ("llama-server", "vllm"):
             raise ConfigError(f"engine: 'llama-server' or 'vllm', got {self.engine!r}")
+        elif len(self.api_urls) > 1:
+            raise ConfigError("api_url: engine serves one endpoint itself; leave api_url out")
         if not self.datasets:
             raise ConfigError("datasets: give at least one benchmark, e.g. ['aime25']")
         from assay.eval.benchmarks import get_benchmark
@@ -157,26 +176,54 @@ class TaskConfig:
             raise ConfigError(f"retries: must be >= 0, got {self.retries}")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigError(f"timeout: must be positive seconds, got {self.timeout}")
+        if self.ray_actors is not None and self.ray_actors < 1:
+            raise ConfigError(f"ray_actors: must be >= 1, got {self.ray_actors}")
+        if self.ray_actors is not None and self.ray_address is None:
+            raise ConfigError("ray_actors: only with ray_address (run on Ray)")
+        if self.ray_address is not None and self.engine is not None:
+            raise ConfigError("ray_address: a local engine (engine) serves only this machine; give api_url "
+                              "endpoints the Ray actors can reach")
+        if self.ray_address is not None and self.concurrency_levels is not None:
+            raise ConfigError("ray_address: accuracy under load (concurrency_levels) runs in one process; leave one out")
         if self.limit is not None and (self.limit <= 0 or (isinstance(self.limit, float) and self.limit > 1)):
             raise ConfigError(f"limit: an int >= 1 or a fraction in (0, 1], got {self.limit}")
 
     @property
+    def api_urls(self) -> list[str]:
+        """Every service base URL (one, several, or none with ``engine``)."""
+        if self.api_url is None:
+            return []
+        return [self.api_url] if isinstance(self.api_url, str) else list(self.api_url)
+
+    @property
     def chat_url(self) -> str:
-        assert self.api_url is not None
-        base, mark, query = self.api_url.partition("?")  # a query (?key=…) stays at the end
-        base = base.rstrip("/")
-        return (base if base.endswith("/chat/completions") else f"{base}/chat/completions") + mark + query
+        """The first (or only) service's chat completions URL."""
+        return self.chat_urls[0]
+
+    @property
+    def chat_urls(self) -> list[str]:
+        """Each service's chat completions URL."""
+        return [chat_completions_url(url) for url in self.api_urls]
 
     def to_public_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["api_key"] = "***" if self.api_key else None
         if data.get("judge_model_args") and data["judge_model_args"].get("api_key"):
             data["judge_model_args"]["api_key"] = "***"
-        if data.get("api_url"):  # credentials written into a URL
+        if isinstance(data.get("api_url"), list):  # credentials written into a URL
+            data["api_url"] = [redact_url(url) for url in data["api_url"]]
+        elif data.get("api_url"):
             data["api_url"] = redact_url(data["api_url"])
         if data.get("judge_model_args") and data["judge_model_args"].get("api_url"):
             data["judge_model_args"]["api_url"] = redact_url(str(data["judge_model_args"]["api_url"]))
         return data
+
+
+def chat_completions_url(api_url: str) -> str:
+    """A service's chat completions URL from its base URL (given whole, it is kept)."""
+    base, mark, query = api_url.partition("?")  # a query (?key=…) stays at the end
+    base = base.rstrip("/")
+    return (base if base.endswith("/chat/completions") else f"{base}/chat/completions") + mark + query
 
 
 def _check_concurrency_levels(levels: list[int], eval_batch_size: int, use_cache: str | None) -> None:
@@ -241,7 +288,7 @@ def run_identity(config: dict[str, Any], *, endpoint: str | None = None) -> dict
                   if key not in NON_IDENTITY_GENERATION_KEYS}
     return {
         "model": config.get("model"),
-        "endpoint": endpoint or service_endpoint(str(config.get("api_url") or "")),
+        "endpoint": endpoint or services_endpoint(config.get("api_url")),
         "datasets": sorted(datasets),  # sets: the order only changes the report's
         "subsets": subsets,
         "prompts": prompts,
@@ -249,6 +296,14 @@ def run_identity(config: dict[str, Any], *, endpoint: str | None = None) -> dict
         "repeats": int(config.get("repeats", 1) or 1),
         "seed": config.get("seed"),
     }
+
+
+def services_endpoint(api_url: str | list[str] | None) -> str | list[str]:
+    """What a run talks to: one service's endpoint (as :func:`service_endpoint`), or several, sorted
+    (the order they were given in does not change the answers)."""
+    if isinstance(api_url, list):
+        return sorted(service_endpoint(str(url)) for url in api_url)
+    return service_endpoint(str(api_url or ""))
 
 
 def service_endpoint(api_url: str) -> str:

@@ -74,6 +74,9 @@ def read_benchmark_rows(config: TaskConfig, benchmark: Benchmark, split: str, su
     data = benchmark.data
     folder, dataset_id = data_folder(config, benchmark)
     config_name = subset if data.subsets_are_configs else data.hub_config
+    if data.read_rows is not None:  # a row's parts live in several files (BFCL: questions, possible answers)
+        hub_id = dataset_id or (data.ms_id if config.dataset_hub == "modelscope" else data.hf_id)
+        return data.read_rows(folder, config.dataset_hub, hub_id, config_name)
     if folder is not None:
         path = folder if folder.is_file() else find_local_file(
             folder, data.local_files, subset=subset or data.subsets[0], split=split, config=config_name,

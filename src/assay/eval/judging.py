@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from assay.eval.scoring.mathcheck import MathChecker
 
 _STORED_FIELDS = ("response", "reasoning_content", "finish_reason", "prompt_tokens", "completion_tokens",
-                  "latency_s", "ttft_s", "http_status", "error", "error_kind", "finished_epoch_s", "attempts")
+                  "latency_s", "ttft_s", "http_status", "error", "error_kind", "finished_epoch_s", "attempts",
+                  "tool_calls", "endpoint", "worker")
 """What a rescore keeps of a stored record: the generation as it came, not how it was judged."""
 
 
@@ -35,7 +36,9 @@ def new_record(name: str, sample: Sample, repeat: int, response: Response, attem
         response=response.answer, reasoning_content=response.reasoning, finish_reason=response.finish_reason,
         prompt_tokens=response.prompt_tokens, completion_tokens=response.completion_tokens,
         latency_s=response.latency_s, ttft_s=response.ttft_s, http_status=response.http_status,
-        error=response.error, error_kind=response.error_kind,
+        error=response.error, error_kind=response.error_kind, endpoint=response.endpoint,
+        tool_calls=[{"id": call.id, "name": call.name, "arguments": call.arguments}
+                    for call in response.tool_calls] or None,
     )
 
 
@@ -72,8 +75,14 @@ async def judge_record(benchmark: Benchmark, sample: Sample, record: SampleRecor
         answer_text = restore_indentation(record.response or "", answer_text)
     record.answer_text = answer_text
     # An unclosed <think> means the text is all reasoning: there is no answer to judge.
-    judgement = await benchmark.judge(sample, "" if unclosed else answer_text, finish_reason=record.finish_reason,
-                                      judges=judges)
+    score_calls = getattr(benchmark.scorer, "score_calls", None)
+    if score_calls is not None:  # function calling: the server's tool calls, else the ones written in the text
+        judgement = await score_calls(sample, record.tool_calls, "" if unclosed else answer_text,
+                                      finish_reason=record.finish_reason, judges=judges,
+                                      response=record.response or "")
+    else:
+        judgement = await benchmark.judge(sample, "" if unclosed else answer_text,
+                                          finish_reason=record.finish_reason, judges=judges)
     record.extracted = judgement.extracted
     record.verdict, record.score, record.scores = judgement.verdict, judgement.score, dict(judgement.scores)
     record.method = "unclosed-think" if unclosed and judgement.extracted is None else judgement.method

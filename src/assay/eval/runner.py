@@ -22,6 +22,7 @@ from rich.console import Console
 
 from assay import __version__
 from assay.client import ChatOrCompletionRequest, OpenAIClient, Response
+from assay.client.fleet import AnyClient, clients_of, open_client
 from assay.console import LiveBar
 from assay.errors import ConfigError, ServerError, StorageError
 from assay.eval.benchmarks import Sample, get_benchmark
@@ -33,7 +34,12 @@ from assay.eval.report import EvalResult, write_reports
 from assay.store import RUN_FILE, EvalRun, RunLifecycle, new_run_path, read_run_info
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
     from assay.eval.scoring.mathcheck import MathChecker
+
+    Sender = Callable[[ChatOrCompletionRequest], Awaitable[tuple[Response, int, str | None]]]
+    """Sends one request: (its response, the tries it took, the Ray actor that sent it or None)."""
 
 
 def run_task(task_cfg: TaskConfig | dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -59,6 +65,10 @@ def run_eval(config: TaskConfig, console: Console | None = None) -> EvalResult:
     if config.concurrency_levels is not None:  # several runs and their comparison: not one EvalResult
         raise ConfigError("concurrency_levels: run it with assay.eval.under_load.run_under_load (or `assay eval --concurrency`)")
     config.check_judges()
+    if config.ray_address is not None:  # Ray missing or its cluster unreachable: one line before anything is made
+        from assay.eval.ray_run import connect
+
+        connect(config.ray_address)
     # A local engine listens on a new port each time: the run is tied to the engine and model instead.
     endpoint = f"{config.engine} serving {config.engine_model}" if config.engine is not None else None
     with contextlib.ExitStack() as stack:
@@ -221,66 +231,105 @@ class EvalSession:
         if "seed" in generation and self.config.repeats > 1:
             generation["seed"] = int(generation["seed"]) + repeat  # repeats must be able to differ
         extra.update(generation)
+        extra.update(sample.meta.get("request") or {})  # the sample's own request fields: tools, tool_choice
         return ChatOrCompletionRequest(messages=sample.messages, max_tokens=max_tokens, extra=extra)
 
     async def _work(self, todo: list[tuple[str, Sample, int]], journal: SampleJournal, math: MathChecker,
                     done: dict[str, SampleRecord], run_dir: Path) -> None:
         config = self.config
-        stream = bool(config.generation_config.get("stream", False))
-        assert config.model is not None
-        client = OpenAIClient(
-            config.chat_url, config.model, api_key=config.api_key, stream=stream, temperature=None,
-            total_timeout_s=config.timeout, read_timeout_s=config.timeout or 3600.0,
-        )
+        client = open_client(config.chat_urls, **service_client_args(config))
         progress = _Progress(self.console, len(todo) + len(done), len(done), done, config.quiet)
         queue = iter(todo)
-        async with client, open_judges(config.judge_model_args, config.judge_strategy, math, run_dir) as judges:
-            await self._check_service(client)
+        async with client, open_judges(config.judge_model_args, config.judge_strategy, math, run_dir) as judges, \
+                self._sender(client) as send:
 
             async def worker() -> None:
                 for name, sample, repeat in queue:
                     benchmark = get_benchmark(name)
                     sample = benchmark.for_repeat(sample, repeat, config.seed)
-                    response, attempts = await self._send(client, self._request(sample, repeat))
-                    record = await judge_record(benchmark, sample, new_record(name, sample, repeat, response, attempts),
-                                                judges)
+                    response, attempts, sent_by = await send(self._request(sample, repeat))
+                    record = new_record(name, sample, repeat, response, attempts)
+                    record.worker = sent_by
+                    record = await judge_record(benchmark, sample, record, judges)
                     journal.append(record)
                     progress.advance(record)
 
             with progress:
                 await asyncio.gather(*(worker() for _ in range(min(config.eval_batch_size, max(1, len(todo))))))
 
-    async def _check_service(self, client: OpenAIClient) -> None:
-        """Fail fast on a wrong URL, model or key, before hundreds of samples fail one by one."""
-        probe = ChatOrCompletionRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
-        response = await client.send(probe)
-        if response.error_kind == "connect":
-            raise ServerError(f"cannot reach the service at {client.shown_url}: {response.error}")
-        status = response.http_status or 0
-        refused = response.error_kind == "http" and 400 <= status < 500 and status != 429
-        if refused or response.error_kind == "protocol":  # a web page where the API should be?
-            from assay.service_check import auth_headers, not_json_problem
+    @contextlib.asynccontextmanager
+    async def _sender(self, client: AnyClient) -> AsyncIterator[Sender]:
+        """How this run sends a request, the service checked first: through ``client`` in this process, or
+        (``ray_address``) through the run's Ray actors (:mod:`assay.eval.ray_run`)."""
+        config = self.config
+        if config.ray_address is None:
+            await self._check_service(client)
 
-            problem = await not_json_problem(client.url, client.shown_url, client.body(probe),
-                                             auth_headers(self.config.api_key), http_status=status, refused=refused)
-            if problem is not None:
-                raise ServerError(problem)
-        if refused:
-            raise ServerError(f"the service at {client.shown_url} refused a test request: {response.error}")
-        # Anything else (5xx, 429, a timeout, a garbled reply) is for the per-sample retries to meet.
+            async def send(request: ChatOrCompletionRequest) -> tuple[Response, int, str | None]:
+                response, attempts = await self._send(client, request)
+                return response, attempts, None
 
-    async def _send(self, client: OpenAIClient, request: ChatOrCompletionRequest) -> tuple[Response, int]:
+            yield send
+            return
+        from assay.eval.ray_run import ray_sender
+
+        async with ray_sender(config.ray_address, config.ray_actors, config.chat_urls, service_client_args(config),
+                              config.retries, config.seed, config.eval_batch_size) as actors:
+            await actors.check(config.api_key)
+            yield actors.send
+
+    async def _check_service(self, client: AnyClient) -> None:
+        """Fail fast on a wrong URL, model or key (of any endpoint), before hundreds of samples fail one by one."""
+        for each in clients_of(client):
+            await check_service(each, self.config.api_key)
+
+    async def _send(self, client: AnyClient, request: ChatOrCompletionRequest) -> tuple[Response, int]:
         """The response, retried while retryable (``retries`` times at most), and how many tries it took."""
-        attempts = 0
-        while True:
-            attempts += 1
-            response = await client.send(request)
-            if not response.retryable or attempts > self.config.retries:
-                return response, attempts
-            backoff = min(60.0, 0.5 * 2 ** (attempts - 1)) * (0.5 + self.rng.random())
-            if response.retry_after_s is not None:
-                backoff = min(max(response.retry_after_s, 0.0), 300.0)
-            await asyncio.sleep(backoff)
+        return await send_with_retries(client, request, self.config.retries, self.rng)
+
+
+def service_client_args(config: TaskConfig) -> dict[str, Any]:
+    """:func:`~assay.client.fleet.open_client`'s arguments but the URLs, for ``config``'s service (picklable:
+    Ray actors make their own client from them)."""
+    assert config.model is not None
+    return dict(model=config.model, url_strategy=config.url_strategy, api_key=config.api_key,
+                stream=bool(config.generation_config.get("stream", False)), temperature=None,
+                total_timeout_s=config.timeout, read_timeout_s=config.timeout or 3600.0)
+
+
+async def check_service(client: OpenAIClient, api_key: str | None) -> None:
+    """Fail fast on a wrong URL, model or key of one endpoint, before hundreds of samples fail one by one."""
+    probe = ChatOrCompletionRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+    response = await client.send(probe)
+    if response.error_kind == "connect":
+        raise ServerError(f"cannot reach the service at {client.shown_url}: {response.error}")
+    status = response.http_status or 0
+    refused = response.error_kind == "http" and 400 <= status < 500 and status != 429
+    if refused or response.error_kind == "protocol":  # a web page where the API should be?
+        from assay.service_check import auth_headers, not_json_problem
+
+        problem = await not_json_problem(client.url, client.shown_url, client.body(probe),
+                                         auth_headers(api_key), http_status=status, refused=refused)
+        if problem is not None:
+            raise ServerError(problem)
+    if refused:
+        raise ServerError(f"the service at {client.shown_url} refused a test request: {response.error}")
+    # Anything else (5xx, 429, a timeout, a garbled reply) is for the per-sample retries to meet.
+
+
+async def send_with_retries(client: AnyClient, request: ChatOrCompletionRequest, retries: int,
+                            rng: random.Random) -> tuple[Response, int]:
+    """The response, retried while retryable (``retries`` times at most), and how many tries it took."""
+    attempts = 0
+    while True:
+        attempts += 1
+        response = await client.send(request)
+        if not response.retryable or attempts > retries:
+            return response, attempts
+        backoff = min(60.0, 0.5 * 2 ** (attempts - 1)) * (0.5 + rng.random())
+        if response.retry_after_s is not None:
+            backoff = min(max(response.retry_after_s, 0.0), 300.0)
+        await asyncio.sleep(backoff)
 
 
 def _fail_if_nothing_scored(run_dir: Path, reports: dict[str, dict[str, Any]]) -> None:

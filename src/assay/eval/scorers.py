@@ -188,3 +188,28 @@ class ReferenceScorer:
                            "judge", judge=info)
         equal = normalize_answer(answer_text) == normalize_answer(sample.gold)
         return Verdict("correct" if equal else "wrong", float(equal), answer_text[:200], "exact-match")
+
+
+@dataclass(frozen=True)
+class ToolCallScorer:
+    """Function calls judged by ``judge``: the calls the server parsed (``tool_calls``), else the ones the model
+    wrote in its text for a server without a tool parser (the verdict's method then starts ``text/<format>``).
+
+    Judging reaches it through ``score_calls`` with the record's tool calls; ``score`` alone reads the text.
+    """
+
+    judge: Callable[[Sample, list[Any], str, str | None], Verdict]
+    """(sample, calls (:class:`~assay.eval.scoring.tool_calls.Call`), where they came from, finish reason) → verdict."""
+    judged_by: str
+    keeps_indentation: bool = False
+
+    async def score(self, sample: Sample, answer_text: str, *, finish_reason: str | None, judges: Judges) -> Verdict:
+        return await self.score_calls(sample, None, answer_text, finish_reason=finish_reason, judges=judges)
+
+    async def score_calls(self, sample: Sample, tool_calls: list[dict[str, Any]] | None, answer_text: str, *,
+                          finish_reason: str | None, judges: Judges, response: str = "") -> Verdict:
+        """``response``: the whole text as sent (gpt-oss harmony calls sit in a channel that is reasoning)."""
+        from assay.eval.scoring.tool_calls import decode_calls
+
+        calls, where = decode_calls(tool_calls, answer_text, response)
+        return self.judge(sample, calls, where, finish_reason)

@@ -14,16 +14,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assay.constants import URL_STRATEGIES
 from assay.errors import ConfigError
-from assay.flags import flag, header, header_words, integer, json_object
+from assay.flags import flag, header, header_words, integer, json_object, one_or_many, url_words
 from assay.redact import redact_url
 from assay.validation import check_types, init_fields
 
-DATASETS = ("random", "line_by_line", "custom", "openqa", "chat", "trace", "workload_trace")
+MULTI_TURN_DATASETS = ("random_multi_turn", "custom_multi_turn", "share_gpt_zh_multi_turn", "share_gpt_en_multi_turn")
+"""Conversations sent turn by turn (``--multi-turn``; see :mod:`assay.perf.sessions`)."""
+DATASETS = ("random", "line_by_line", "custom", "openqa", "chat", "trace", "workload_trace",
+            # -- multi-turn sessions (assay.perf.sessions) --
+            *MULTI_TURN_DATASETS,
+            # -- EvalScope's datasets (assay.perf.datasets, assay.perf.dataset_hub, assay.perf.images) --
+            "share_gpt_zh", "share_gpt_en", "longalpaca", "speed_benchmark", "speed_benchmark_long", "random_vl",
+            "flickr8k",
+            # -- embeddings and rerank (EvalScope's names; assay.perf.endpoints) --
+            "random_embedding", "random_embedding_batch", "embedding", "embed", "embedding_batch", "random_rerank",
+            "rerank")
+MADE_DATASETS = ("random_vl", "speed_benchmark", "speed_benchmark_long")
+"""Made on the spot from the tokenizer's words, as ``random`` is (:func:`assay.perf.datasets.generated_dataset`)."""
+PATHLESS_DATASETS = (*MADE_DATASETS, "share_gpt_zh", "share_gpt_en", "openqa", "longalpaca", "flickr8k",
+                     "random_embedding", "random_embedding_batch", "random_rerank")
+"""Datasets that need no --dataset-path: made on the spot, or read from the hub without a local copy."""
 DEFAULT_PERCENTILES = (10.0, 25.0, 50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0)
 SECRET_FIELDS = ("api_key", "wandb_api_key", "swanlab_api_key")
 ENGINES = ("llama-server", "vllm")
 _SLA_GROUP = "EvalScope's SLA auto-tuning (mapped onto --slo, --slo-search, --search-range, --search-repeats)"
+_MULTI_TURN = "multi-turn sessions"
 _EVALSCOPE = "EvalScope arguments (accepted; each prints what assay does instead, or says it is not supported)"
 
 
@@ -61,11 +78,21 @@ class PerfConfig:
     """
 
     # target
-    url: str | None = field(default=None, metadata=flag(
-        "full endpoint URL, e.g. http://127.0.0.1:8000/v1/completions or /v1/chat/completions", group="target"))
-    """Full endpoint URL: ``http://host:port/v1/completions`` or ``.../v1/chat/completions``."""
+    url: str | list[str] | None = field(default=None, metadata=flag(
+        "full endpoint URL, e.g. http://127.0.0.1:8000/v1/completions or /v1/chat/completions; give --url "
+        "again for more endpoints of the same model (see --url-strategy)", group="target", action="append",
+        convert=one_or_many, write=url_words))
+    """Full endpoint URL: ``http://host:port/v1/completions`` or ``.../v1/chat/completions``; a list of them
+    spreads the requests over several endpoints (``url_strategy``), with metrics per endpoint and overall."""
+    url_strategy: str = field(default="round-robin", metadata=flag(
+        "with several --url: round-robin (in turn, an exact split) or least-inflight (to the endpoint with "
+        "the fewest requests in flight)", group="target", choices=URL_STRATEGIES))
+    """How requests are shared out over several ``url``: ``round-robin`` or ``least-inflight``."""
     model: str | None = field(default=None, metadata=flag("model name as the server knows it", group="target"))
-    api: str = field(default="openai", metadata=flag("API flavour (only 'openai')", group="target"))
+    api: str = field(default="openai", metadata=flag(
+        "openai (chat/completions, as --url says), openai_embedding/embedding (/v1/embeddings), "
+        "openai_rerank/rerank (/v1/rerank or /v1/score), openai_responses/responses (/v1/responses)", group="target"))
+    """EvalScope's ``--api``: which endpoint is measured; a --url without an endpoint path gets the API's appended."""
     api_key: str | None = field(default=None, repr=False, metadata=flag(
         "sent as 'Authorization: Bearer …'; never written anywhere (or set ASSAY_API_KEY)", group="target"))
     headers: dict[str, str] = field(default_factory=dict, repr=False, metadata=flag(
@@ -106,6 +133,15 @@ class PerfConfig:
     """Service-level objectives, e.g. ``"ttft_p99<=2s,tpot_p99<=50ms"``: goodput and pass/fail per point."""
     workers: int = field(default=1, metadata=flag("client processes sharing each point's requests", group="load"))
     """Client processes to spread each point's requests over (one schedule, merged records)."""
+    # -- scale-out on Ray (assay.scale) --
+    ray: str | None = field(default=None, metadata=flag(
+        "send from Ray actors: a cluster ADDRESS (no address: RAY_ADDRESS or a local Ray), needs assay[ray]",
+        group="load", nargs="?", const="auto", metavar="ADDRESS"))
+    """Send each point's requests from Ray actors (:mod:`assay.scale`): a cluster address, or ``"auto"``
+    (``ray.init()``'s own choice: ``RAY_ADDRESS``, a running local cluster, or a new local one)."""
+    ray_actors: int = field(default=0, metadata=flag(
+        "with --ray: actors sharing each point (default 0: one per node)", group="load", metavar="N"))
+    """With ``ray``: client actors, spread over the cluster's nodes in turn (0: one per alive node)."""
     server_metrics: str | None = field(default=None, metadata=flag(
         "scrape Prometheus /metrics around each point (default URL: the server's own)", group="load", nargs="?",
         const="auto"))
@@ -138,8 +174,11 @@ class PerfConfig:
     # dataset
     dataset: str = field(default="random", metadata=flag(
         "random, line_by_line, custom/openqa (JSONL prompts), chat (JSONL messages), trace/workload_trace "
-        "(Mooncake JSONL or Azure CSV, replayed on its timestamps)", group="dataset"))
-    dataset_path: str | None = field(default=None, metadata=flag("file for non-random datasets", group="dataset"))
+        "(Mooncake JSONL or Azure CSV, replayed on its timestamps); EvalScope's share_gpt_zh/share_gpt_en, "
+        "longalpaca, speed_benchmark/speed_benchmark_long, random_vl (random images), flickr8k", group="dataset"))
+    dataset_path: str | None = field(default=None, metadata=flag(
+        "file for non-random datasets; for a hub dataset, its file or a folder in the hub's layout (else "
+        "it is downloaded)", group="dataset"))
     tokenizer_path: str | None = field(default=None, metadata=flag(
         "tokenizer.json, model folder, .gguf, hub id, or an offline tiktoken name: "
         "o200k_harmony (gpt-oss), o200k_base, cl100k_base", group="dataset"))
@@ -240,21 +279,39 @@ class PerfConfig:
     image_format: str | None = field(default=None, metadata=flag(group=_EVALSCOPE))
     image_num: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
     image_patch_size: int | None = field(default=None, metadata=flag(group=_EVALSCOPE))
-    # Not supported yet: each is a one-line error (exit 2) when given.
+    # Logging each point to W&B or SwanLab (perf/visualizer.py); ClearML is refused.
     visualizer: str | None = field(default=None, metadata=flag(
-        "not supported yet", group=_EVALSCOPE, choices=("wandb", "swanlab", "clearml")))
-    wandb_api_key: str | None = field(default=None, repr=False, metadata=flag("not supported yet", group=_EVALSCOPE))
+        "log each sweep point's summary to W&B or SwanLab (pip install 'assay[wandb]' / 'assay[swanlab]'); "
+        "clearml: not supported", group=_EVALSCOPE, choices=("wandb", "swanlab", "clearml")))
+    wandb_api_key: str | None = field(default=None, repr=False, metadata=flag(
+        "W&B API key for this run only (never saved; without it W&B's own login or WANDB_MODE=offline)",
+        group=_EVALSCOPE))
     swanlab_api_key: str | None = field(default=None, repr=False, metadata=flag(
-        "not supported yet", group=_EVALSCOPE))
-    swanlab_host: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+        "SwanLab API key for this run only (never saved; without it SwanLab's own login or SWANLAB_MODE=offline)",
+        group=_EVALSCOPE))
+    swanlab_host: str | None = field(default=None, metadata=flag(
+        "a self-hosted SwanLab server (with --swanlab-api-key)", group=_EVALSCOPE))
+    # Not supported yet: each is a one-line error (exit 2) when given.
     scenario: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
     prefix_count: int | None = field(default=None, metadata=flag(
         "not supported yet (1: the one shared prefix of --prefix-length)", group=_EVALSCOPE))
     dataset_args: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
-    multi_turn: bool = field(default=False, metadata=flag("not supported yet", group=_EVALSCOPE))
-    min_turns: int | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
-    max_turns: int | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
-    multi_turn_args: str | None = field(default=None, metadata=flag("not supported yet", group=_EVALSCOPE))
+    # -- multi-turn sessions (assay.perf.sessions): a session's turns carry the conversation so far --
+    multi_turn: bool = field(default=False, metadata=flag(
+        "send conversations turn by turn, each turn with the earlier turns and the server's own answers; "
+        "--number counts sessions, --parallel / --rate sessions in flight / starting per second", group=_MULTI_TURN))
+    turns: int | None = field(default=None, metadata=flag(
+        "random sessions: every session has N turns (implies --multi-turn)", group=_MULTI_TURN, metavar="N"))
+    min_turns: int | None = field(default=None, metadata=flag(
+        "random sessions: fewest turns (default 1); file sessions: skip shorter conversations", group=_MULTI_TURN))
+    max_turns: int | None = field(default=None, metadata=flag(
+        "random sessions: most turns (turn count uniform in [min, max]); file sessions: cut longer ones",
+        group=_MULTI_TURN))
+    multi_turn_args: str | None = field(default=None, metadata=flag(
+        'random sessions: JSON {"first_turn_length": N or [MIN, MAX], "subsequent_turn_length": ...} '
+        "(tokens of the first turn, of each later turn's new message)", group=_MULTI_TURN))
+    think_time_s: float = field(default=0.0, metadata=flag(
+        "seconds a session waits after an answer before sending its next turn", group=_MULTI_TURN))
 
     def __init__(self, **kwargs: Any) -> None:
         init_fields(self, kwargs)
@@ -264,20 +321,11 @@ class PerfConfig:
         """Raise :class:`ConfigError` naming the first bad field."""
         check_types(self)
         self._check_evalscope_arguments()
-        if self.api != "openai":
-            raise ConfigError(f"api: only 'openai' (OpenAI-compatible HTTP) is supported, got {self.api!r}")
-        if self.engine is None:
-            if not self.url:
-                raise ConfigError("url: give the endpoint URL (e.g. http://127.0.0.1:8000/v1/completions) or --engine llama-server")
-            if not self.url.startswith(("http://", "https://")):
-                raise ConfigError(f"url: must start with http:// or https://, got {redact_url(self.url)!r}")
-            from assay.client import endpoint_kind  # the client (aiohttp) only once a config is made, not for --help
+        from assay.perf.endpoints import check_api  # embeddings, rerank/score, Responses API: URL and datasets
 
-            if endpoint_kind(self.url) == "unknown":
-                raise ConfigError(
-                    f"url: {redact_url(self.url)!r} is not an OpenAI endpoint; it must end with /v1/completions "
-                    "or /v1/chat/completions"
-                )
+        check_api(self)
+        self._check_urls()
+        if self.engine is None:
             if not self.model:
                 raise ConfigError("model: give the served model name (as in the server's /v1/models)")
         elif self.engine not in ENGINES:
@@ -334,6 +382,12 @@ class PerfConfig:
             raise ConfigError(f"workers: must be >= 1, got {self.workers}")
         if self.workers > 1 and self.number is None and (self.rate is None or self.duration is None):
             raise ConfigError("workers: give --number (prompts are made up front and shared out to the workers)")
+        if self.ray is not None and self.workers > 1:
+            raise ConfigError("ray: --ray and --workers cannot be combined (each Ray actor is a client process)")
+        if self.ray_actors < 0:
+            raise ConfigError(f"ray_actors: must be >= 0, got {self.ray_actors}")
+        if self.ray is not None and self.number is None and (self.rate is None or self.duration is None):
+            raise ConfigError("ray: give --number (prompts are made up front and shared out to the actors)")
         if self.slo_search is not None:
             if self.slo_search not in ("concurrency", "rate"):
                 raise ConfigError(f"slo_search: 'concurrency' or 'rate', got {self.slo_search!r}")
@@ -347,9 +401,18 @@ class PerfConfig:
                 raise ConfigError("slo_search 'rate' needs --number or --duration for each probe")
         if self.dataset not in DATASETS:
             raise ConfigError(f"dataset: must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
-        if self.dataset != "random" and not self.dataset_path and self.prompt is None:
+        if self.dataset not in ("random", "random_multi_turn", "share_gpt_zh_multi_turn", "share_gpt_en_multi_turn",
+                                *PATHLESS_DATASETS) and not self.dataset_path \
+                and self.prompt is None:
             raise ConfigError(f"dataset_path: dataset {self.dataset!r} reads prompts from a file; give --dataset-path")
-        if self.dataset == "random" and self.prompt is None:
+        from assay.perf.sessions import check_session_config
+
+        check_session_config(self)
+        from assay.perf.datasets import check_dataset_config
+
+        check_dataset_config(self)
+        if self.dataset in ("random", "random_multi_turn", "random_vl", "random_embedding", "random_embedding_batch",
+                            "random_rerank") and self.prompt is None:
             if self.min_prompt_length < 1 or self.max_prompt_length < 1:
                 raise ConfigError("min_prompt_length/max_prompt_length: random prompts need at least 1 token")
             if self.min_prompt_length > self.max_prompt_length:
@@ -386,13 +449,54 @@ class PerfConfig:
             if key in self.extra_args:
                 raise ConfigError(f"extra_args: {key!r} is set by assay itself; use the matching option instead")
 
+    @property
+    def urls(self) -> list[str]:
+        """Every endpoint URL (one, several, or none with ``engine``)."""
+        if self.url is None:
+            return []
+        return [self.url] if isinstance(self.url, str) else list(self.url)
+
+    def _check_urls(self) -> None:
+        """One endpoint or several of the same kind; a list of one reads as that URL."""
+        if isinstance(self.url, list) and len(self.url) == 1:
+            self.url = self.url[0]
+        if self.url_strategy not in URL_STRATEGIES:
+            raise ConfigError(f"url_strategy: one of {', '.join(URL_STRATEGIES)}, got {self.url_strategy!r}")
+        urls = self.urls
+        if self.engine is not None:
+            if len(urls) > 1:
+                raise ConfigError("url: --engine serves one endpoint; give one --url (its path picks the kind) or none")
+            return
+        if not urls:
+            raise ConfigError("url: give the endpoint URL (e.g. http://127.0.0.1:8000/v1/completions) or --engine llama-server")
+        from assay.client import endpoint_kind  # the client (aiohttp) only once a config is made, not for --help
+
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"url: must start with http:// or https://, got {redact_url(url)!r}")
+            if endpoint_kind(url) == "unknown":
+                raise ConfigError(
+                    f"url: {redact_url(url)!r} is not an OpenAI endpoint; it must end with /v1/completions "
+                    "or /v1/chat/completions"
+                )
+        kinds = {endpoint_kind(url) for url in urls}
+        if len(kinds) > 1:
+            raise ConfigError(f"url: the endpoints of one run serve one kind of request; got both "
+                              f"/v1/completions and /v1/chat/completions ({', '.join(map(redact_url, urls))})")
+        seen: set[str] = set()
+        for url in urls:
+            if url in seen:
+                raise ConfigError(f"url: {redact_url(url)!r} is given twice; give each endpoint once")
+            seen.add(url)
+
     def _check_evalscope_arguments(self) -> None:
         """EvalScope's arguments: refuse those assay cannot honour, map --sla-* onto the SLO search."""
         for name, message in _NOT_SUPPORTED.items():
             if getattr(self, name) != _default_of(name):
-                given = f" (--{name.replace('_', '-')} given)" if name != "visualizer" and message == _NOT_SUPPORTED_VISUALIZER else ""
-                label = "visualizer" if given else name  # "…api_key: <text>" would read as a secret and be masked
-                raise ConfigError(f"{label}: {message}{given}")
+                raise ConfigError(f"{name}: {message}")
+        from assay.perf.visualizer import check as check_visualizer
+
+        check_visualizer(self)  # W&B / SwanLab installed, keys for the one chosen, no ClearML
         if self.prefix_count not in (None, 1):
             raise ConfigError(f"prefix_count: only one shared prefix (--prefix-length) is supported, got {self.prefix_count}")
         if self.open_loop and self.rate is None:
@@ -430,7 +534,7 @@ class PerfConfig:
         """One line per EvalScope argument given that assay does not act on as EvalScope does: what it does
         instead (printed once when the run starts, so that nothing given is silently ignored)."""
         lines = [f"--{name.replace('_', '-')}: {note}" for name, note in _NOTES.items()
-                 if getattr(self, name) != _default_of(name)]
+                 if getattr(self, name) != _default_of(name) and not _used_by_dataset(name, self.dataset)]
         if self.prompt is not None and self.dataset != "random":
             lines.append(f"--prompt: every request sends it; --dataset {self.dataset} is not read (as in EvalScope)")
         if self.sla_auto_tune:
@@ -440,6 +544,12 @@ class PerfConfig:
                 "of a probe must meet the objectives (EvalScope averages the runs)")
         elif any(getattr(self, name) != _default_of(name) for name in _SLA_FIELDS):
             lines.append("--sla-*: without --sla-auto-tune they do nothing (as in EvalScope); assay's own is --slo-search")
+        from assay.perf.sessions import session_notes
+
+        lines.extend(session_notes(self))
+        from assay.perf.endpoints import api_notes
+
+        lines.extend(api_notes(self))
         return lines
 
     def prompt_text(self) -> str:
@@ -467,7 +577,7 @@ class PerfConfig:
         if self.logprobs:  # chat takes a flag; completions the number of top log probabilities per token
             from assay.client import endpoint_kind
 
-            body["logprobs"] = True if endpoint_kind(self.url or "") == "chat" else 1
+            body["logprobs"] = True if endpoint_kind(self.urls[0] if self.urls else "") == "chat" else 1
         body.update(self.extra_args)
         return body
 
@@ -493,7 +603,9 @@ class PerfConfig:
             data[key] = "***" if data.get(key) else None
         data["headers"] = {name: "***" for name in self.headers}
         for key in ("url", "server_metrics"):  # credentials written into a URL
-            if data.get(key):
+            if isinstance(data.get(key), list):
+                data[key] = [redact_url(url) for url in data[key]]
+            elif data.get(key):
                 data[key] = redact_url(data[key])
         return data
 
@@ -503,26 +615,15 @@ def _default_of(name: str) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
-_NOT_SUPPORTED_VISUALIZER = ("logging to W&B, SwanLab or ClearML is not supported yet; the run's results are in its "
-                             "directory (summary.json, requests.jsonl, report.html)")
-_NOT_SUPPORTED_MULTI_TURN = "multi-turn conversations are not supported yet"
 _NOT_SUPPORTED: dict[str, str] = {
-    "visualizer": _NOT_SUPPORTED_VISUALIZER,
-    "wandb_api_key": _NOT_SUPPORTED_VISUALIZER,
-    "swanlab_api_key": _NOT_SUPPORTED_VISUALIZER,
-    "swanlab_host": _NOT_SUPPORTED_VISUALIZER,
     "scenario": "EvalScope's AgentX scenarios are not supported",
     "dataset_args": "per-dataset arguments are not supported yet",
-    "multi_turn": _NOT_SUPPORTED_MULTI_TURN,
-    "min_turns": _NOT_SUPPORTED_MULTI_TURN,
-    "max_turns": _NOT_SUPPORTED_MULTI_TURN,
-    "multi_turn_args": _NOT_SUPPORTED_MULTI_TURN,
     "sla_number_multiplier": "not supported; each probe sends --number requests, or max(8, 4 × concurrency)",
 }
 """EvalScope arguments that assay refuses (one-line error, exit 2) rather than run something else."""
 
 _INTERNALS = "an EvalScope internal; assay writes each record as its request ends and has no such queue"
-_IMAGES = "used by EvalScope's random_vl dataset only, which assay does not have yet; not used"
+_IMAGES = "used by --dataset random_vl only; not used with this dataset"
 _NOTES: dict[str, str] = {
     "open_loop": "--parallel is no cap on requests in flight (as in EvalScope); assay's --rate is open loop with "
                  "or without it, and without it --parallel caps the requests in flight",
@@ -544,16 +645,27 @@ _NOTES: dict[str, str] = {
     "debug": "not used: requests.jsonl keeps every request's timings and error; `assay perf report` reprints a run",
     "enable_progress_tracker": "no progress.json: the progress bar and run.json's status show progress",
     "alias": "not used: assay labels a run by --name",
-    "data_source": "not used: datasets are read from --dataset-path, tokenizers from --tokenizer-hub",
+    "data_source": "not used with this dataset: it picks the hub of share_gpt_zh/en, openqa, longalpaca and "
+                   "flickr8k when no --dataset-path is given; tokenizers come from --tokenizer-hub",
     "dataset_offset": "not used: assay's random prompts already differ between sweep points (seeded by --seed "
                       "and the point)",
     "image_width": _IMAGES,
     "image_height": _IMAGES,
     "image_format": _IMAGES,
     "image_num": _IMAGES,
-    "image_patch_size": _IMAGES,
+    "image_patch_size": "not used: EvalScope counts image tokens with it when the server reports no usage; "
+                        "assay reports the server's count (usage.prompt_tokens)",
 }
 """EvalScope arguments accepted with a one-line note of what assay does instead."""
+
+
+def _used_by_dataset(name: str, dataset: str) -> bool:
+    """Whether argument ``name`` is acted on, as in EvalScope, by ``dataset`` (then there is no note to print)."""
+    if name.startswith("image_"):
+        return dataset == "random_vl" and name != "image_patch_size"
+    from assay.perf.dataset_hub import HUB_DATASETS
+
+    return name == "data_source" and dataset.removesuffix("_multi_turn") in HUB_DATASETS
 
 _SLA_FIELDS = ("sla_variable", "sla_params", "sla_num_runs", "sla_upper_bound", "sla_lower_bound", "sla_fixed_parallel")
 

@@ -1,12 +1,19 @@
-"""Where perf prompts come from.
+"""Where perf prompts come from (EvalScope's ``--dataset`` names, so its commands run unchanged).
 
 - ``random``: prompts of an exact token count under the given tokenizer, uniform in
   ``[min_prompt_length, max_prompt_length]``, sharing an exact ``prefix_length``-token
   prefix within a sweep point, and fresh at every point (no KV-cache reuse across points).
-- ``line_by_line``: a text file, one prompt per non-empty line.
+- ``random_vl``: ``random`` text and ``--image-num`` random images (:mod:`assay.perf.images`) in one
+  chat message.
+- ``speed_benchmark`` / ``speed_benchmark_long``: EvalScope's fixed ladder of prompt lengths, one sweep
+  point per length.
+- ``line_by_line``: a text file, one prompt per non-empty line; a line that is a JSON list is chat
+  messages, a JSON object with ``messages`` or ``prompt`` a request body of its own.
 - ``custom`` / ``openqa``: JSONL, one object per line with ``prompt`` (or ``question`` /
-  ``query`` / ``text``), optionally ``max_tokens``.
+  ``query`` / ``text``), optionally ``max_tokens``; ``custom`` also takes plain text lines.
 - ``chat``: JSONL, one conversation per line: ``{"messages": [...]}`` or a bare list.
+- ``share_gpt_zh`` / ``share_gpt_en``, ``openqa``, ``longalpaca``, ``flickr8k``: from ``--dataset-path``
+  (a file, or a folder in the hub's layout) or else from the hub (:mod:`assay.perf.dataset_hub`).
 
 File datasets are cycled when a sweep point asks for more requests than they hold.
 """
@@ -19,11 +26,14 @@ import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.client.openai import ChatOrCompletionRequest
 from assay.data.tokenizers import TextTokenizer
-from assay.errors import DatasetError, not_utf8
+from assay.errors import ConfigError, DatasetError, not_utf8
+
+if TYPE_CHECKING:
+    from assay.perf.config import PerfConfig, PointSpec
 
 _WORD = re.compile(r" [A-Za-z]{2,14}")
 _MIN_WORDS = 16
@@ -164,14 +174,87 @@ def jsonl_items(path: str, text: str) -> Iterator[tuple[int, Any]]:
 def load_file_prompts(kind: str, path: str) -> list[ChatOrCompletionRequest]:
     """Read every prompt of a file dataset (not yet cycled to a count)."""
     text = read_dataset_text(path)
-    requests: list[ChatOrCompletionRequest] = []
     if kind == "line_by_line":
-        requests = [ChatOrCompletionRequest(prompt=line) for line in text.splitlines() if line.strip()]
+        requests = [_request_from_line(line.strip(), f"{path}:{number}")
+                    for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    elif kind == "custom":  # EvalScope's custom files are plain text, one prompt a line; assay's are JSONL
+        requests = [_request_from_item(kind, item, f"{path}:{number}") if isinstance(item, (dict, list))
+                    else ChatOrCompletionRequest(prompt=line.strip())
+                    for number, line, item in _lines_or_json(text)]
     else:
         requests = [_request_from_item(kind, item, f"{path}:{number}") for number, item in jsonl_items(path, text)]
     if not requests:
         raise DatasetError(f"dataset_path: {path} holds no prompts")
     return requests
+
+
+def load_dataset_requests(config: PerfConfig) -> list[ChatOrCompletionRequest]:
+    """Every request of a file or hub dataset (``--dataset-path`` first, else the hub), not yet cycled."""
+    from assay.perf import dataset_hub
+
+    name, path = config.dataset, config.dataset_path
+    if name in dataset_hub.HUB_DATASETS:
+        return dataset_hub.load_requests(name, path, config.data_source)
+    assert path is not None
+    return load_file_prompts(name, path)
+
+
+def sharegpt_messages(conversation: Any, where: str) -> list[dict[str, Any]]:
+    """A ShareGPT conversation (``[{"human": …, "assistant": …}, …]``, the layout of ModelScope's
+    ``swift/sharegpt``) as chat messages up to its last human turn, as EvalScope sends it: the earlier
+    turns with the dataset's answers, then the last question. Empty human turns are left out."""
+    if not isinstance(conversation, list):
+        raise DatasetError(f"{where}: 'conversation' must be a list of {{'human': ..., 'assistant': ...}} turns")
+    messages: list[dict[str, Any]] = []
+    for turn in conversation:
+        if not isinstance(turn, dict):
+            raise DatasetError(f"{where}: each turn of 'conversation' must be an object with 'human' and 'assistant'")
+        human, assistant = str(turn.get("human") or "").strip(), str(turn.get("assistant") or "").strip()
+        if not human:
+            continue
+        messages.append({"role": "user", "content": human})
+        if assistant:
+            messages.append({"role": "assistant", "content": assistant})
+    if messages and messages[-1]["role"] == "assistant":
+        messages.pop()
+    return messages
+
+
+def _lines_or_json(text: str) -> Iterator[tuple[int, str, Any]]:
+    """(line number, line, its JSON value or None when it is not JSON) of each non-blank line."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            value = None
+        yield number, line, value
+
+
+_OWN_BODY_KEYS = ("stream", "stream_options")
+"""Keys a line's own request body may not set: whether and how to stream is --stream's."""
+
+
+def _request_from_line(line: str, where: str) -> ChatOrCompletionRequest:
+    """One line of a ``line_by_line`` file, as EvalScope reads it: plain text is the prompt, a JSON list the
+    chat messages, a JSON object with ``messages`` or ``prompt`` a request body whose other fields win over
+    the command line's."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return ChatOrCompletionRequest(prompt=line)
+    if isinstance(value, list):
+        return _request_from_item("chat", value, where)
+    if not isinstance(value, dict):
+        return ChatOrCompletionRequest(prompt=line)
+    if "messages" not in value and not isinstance(value.get("prompt"), str):
+        raise DatasetError(f"{where}: a JSON object line is a request body: give it 'messages' or 'prompt'")
+    request = _request_from_item("custom", {k: value[k] for k in ("messages", "prompt", "max_tokens") if k in value},
+                                 where)
+    extra = {k: v for k, v in value.items() if k not in ("messages", "prompt", "max_tokens", *_OWN_BODY_KEYS)}
+    return ChatOrCompletionRequest(prompt=request.prompt, messages=request.messages, max_tokens=request.max_tokens,
+                                   extra=extra)
 
 
 def _request_from_item(kind: str, item: Any, where: str) -> ChatOrCompletionRequest:
@@ -190,5 +273,110 @@ def _request_from_item(kind: str, item: Any, where: str) -> ChatOrCompletionRequ
     if isinstance(item, dict):
         for key in ("prompt", "question", "query", "text"):
             if isinstance(item.get(key), str):
-                return ChatOrCompletionRequest(prompt=item[key], max_tokens=max_tokens)
+                return ChatOrCompletionRequest(prompt=item[key].strip() if kind == "openqa" else item[key],
+                                               max_tokens=max_tokens)
     raise DatasetError(f"{where}: expected an object with a 'prompt' (or 'question') string or 'messages'")
+
+
+class RandomImageRequests:
+    """``random_vl``: each request is one chat message of random text of an exact token length (as
+    ``random`` makes it) and ``--image-num`` random images of the size and format asked for, as data URLs.
+
+    The text's length is the text's alone (the server adds the images' tokens), so the request carries no
+    expected prompt length to check the server's count against.
+    """
+
+    def __init__(self, config: PerfConfig, maker: RandomPrompts) -> None:
+        from assay.perf.images import image_spec, pillow
+
+        pillow()  # a missing Pillow is one line before anything is sent
+        self.config = config
+        self.maker = maker
+        self.spec = image_spec(config.image_width, config.image_height, config.image_format, config.image_num)
+
+    points: list[PointSpec] | None = None
+    """The config's own sweep."""
+
+    def requests(self, point: int, count: int | None) -> Iterator[ChatOrCompletionRequest]:
+        from assay.perf.images import data_url, image_message, random_image
+
+        config = self.config
+        rng = random.Random(f"assay-random-vl-{config.seed}-{point}")
+        texts = random_request_stream(
+            self.maker, count=count, min_length=config.min_prompt_length, max_length=config.max_prompt_length,
+            prefix_length=config.prefix_length, max_tokens=config.max_tokens, seed=config.seed, point=point,
+        )
+        for text in texts:
+            urls = [data_url(random_image(self.spec, rng)) for _ in range(self.spec.count)]
+            yield ChatOrCompletionRequest(messages=[image_message(text.prompt or "", urls)], max_tokens=config.max_tokens)
+
+
+SPEED_LADDERS = {"speed_benchmark": (1, 6144, 14336, 30720), "speed_benchmark_long": (63488, 129024)}
+"""EvalScope's speed benchmark: its prompt lengths (Qwen's speed benchmark report)."""
+SPEED_FILLER = "熵"
+"""EvalScope's prompt for the ladder: this character repeated (one token per character in Qwen's tokenizers)."""
+
+
+class SpeedLadder:
+    """``speed_benchmark``: one closed-loop sweep point per length of EvalScope's ladder, each sending
+    ``--number`` ÷ (lengths) requests (EvalScope's ``--number 8``: 2 per length).
+
+    With a tokenizer every prompt is fresh random text of exactly that many tokens (the server's prefix
+    cache cannot shorten the second request of a length); without one, EvalScope's repeated character.
+    """
+
+    def __init__(self, config: PerfConfig, maker: RandomPrompts | None) -> None:
+        from assay.perf.config import PointSpec
+
+        self.config = config
+        self.maker = maker
+        self.lengths = SPEED_LADDERS[config.dataset]
+        assert config.parallel is not None and config.number is not None
+        each = max(1, config.number[0] // len(self.lengths))
+        self.points = [PointSpec(i, config.parallel[0], each, None, None) for i in range(len(self.lengths))]
+
+    def requests(self, point: int, count: int | None) -> Iterator[ChatOrCompletionRequest]:
+        length = self.lengths[max(point, 0)]  # the warm-up (point -1): the first length
+        rng = random.Random(f"assay-speed-{self.config.seed}-{point}")
+        made = 0
+        while count is None or made < count:
+            made += 1
+            if self.maker is None:
+                yield ChatOrCompletionRequest(prompt=SPEED_FILLER * length, max_tokens=self.config.max_tokens)
+            else:
+                yield ChatOrCompletionRequest(prompt=self.maker.make(length, rng), max_tokens=self.config.max_tokens,
+                                              prompt_tokens=length)
+
+
+def generated_dataset(config: PerfConfig, tokenizer: TextTokenizer | None) -> RandomImageRequests | SpeedLadder:
+    """The request maker of a dataset made on the spot from the tokenizer's words (not ``random`` itself)."""
+    maker = RandomPrompts(tokenizer) if tokenizer is not None else None
+    if config.dataset == "random_vl":
+        assert maker is not None
+        return RandomImageRequests(config, maker)
+    return SpeedLadder(config, maker)
+
+
+def check_dataset_config(config: PerfConfig) -> None:
+    """What the datasets beyond ``random``, ``trace`` and plain files take from the other options
+    (``PerfConfig.validate`` calls this)."""
+    from assay.client import endpoint_kind
+    from assay.perf.dataset_hub import HUB_DATASETS
+
+    name = config.dataset
+    urls = [config.url] if isinstance(config.url, str) else list(config.url or [])
+    if name in ("random_vl", "flickr8k"):
+        from assay.perf.images import image_spec
+
+        image_spec(config.image_width, config.image_height, config.image_format, config.image_num)
+        if not urls or any(endpoint_kind(url) != "chat" for url in urls):  # --engine alone serves completions
+            raise ConfigError(f"url: --dataset {name} sends images in chat messages; use a /v1/chat/completions URL "
+                              "(with --engine too: its path picks the endpoint)")
+    if name in SPEED_LADDERS:
+        if config.rate is not None or config.duration is not None or config.slo_search is not None:
+            raise ConfigError(f"dataset: {name} is a fixed ladder of closed-loop points (one per prompt length); "
+                              "leave out --rate, --duration and --slo-search")
+        if config.parallel is not None and len(config.parallel) != 1:
+            raise ConfigError(f"parallel: {name} runs each length at one concurrency; give one --parallel value")
+    if name in HUB_DATASETS and config.dataset_path is not None and not Path(config.dataset_path).expanduser().exists():
+        raise ConfigError(f"dataset_path: {config.dataset_path} does not exist")

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from assay.perf.generation import html_table as generation_html
 from assay.perf.numeric import numpy
 from assay.perf.stored import load_summary, read_perf_run
 from assay.store import PLOTS_DIR, RECORDS_FILE, read_jsonl
@@ -300,7 +301,8 @@ def _timeline(records: list[_Timing]) -> str:
                             count=n)
     line_width = max(0.4, min(2.0, panel.height / max(n, 1) * 0.8))
     parts = []
-    for colour_index in np.unique(colour_of).tolist():
+    # The colours used, in order (-1: failed); np.unique would import numpy.ma (~20 ms) for this.
+    for colour_index in (np.flatnonzero(np.bincount(colour_of + 1)) - 1).tolist():
         chosen = colour_of == colour_index
         colour = FAILED if colour_index < 0 else PALETTE[colour_index]
         segments = "".join(map("M{:.1f} {:.1f}H{:.1f}".format, x0[chosen].tolist(), ys[chosen].tolist(),
@@ -368,19 +370,27 @@ def write_html_report(run_dir: str | Path) -> Path:
     plot_dir = path / PLOTS_DIR
     figures = {**sweep_figures([(str(config.get("model")), points)], plot_dir),
                **request_figures(records, points, plot_dir)} if points else {}
+    from assay.perf.by_endpoint import shown_urls
+    from assay.perf.turns import turn_figure
+    from assay.perf.workload_html import pooling_figures, pooling_table, turn_table
+
+    figures.update(turn_figure(points, plot_dir))  # --multi-turn: TTFT by turn (perf/turns.py)
+    figures.update(pooling_figures(points, records, plot_dir))  # embeddings/rerank: no TTFT/TPOT (workload_html.py)
     sections = [
         f"<h1>assay perf · {html.escape(str(config.get('model')))}</h1>",
-        f"<p class=\"meta\">{html.escape(str(config.get('url')))} · status {html.escape(str(run.status))} · "
+        f"<p class=\"meta\">{html.escape(shown_urls(config.get('url')))} · status {html.escape(str(run.status))} · "
         f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.started_epoch_s))} · "
         f"{len(records)} requests recorded</p>",
-        "<h2>Sweep</h2>", _table(points),
+        "<h2>Sweep</h2>", pooling_table(points) or _table(points),
+        generation_html(points),  # TTFO, reasoning tokens, tokens per chunk, draft acceptance (perf/generation.py)
+        turn_table(points),  # --multi-turn: TTFT and cached tokens by turn (perf/workload_html.py)
     ]
     if any((p.get("client") or {}).get("client_bound") for p in points):
         sections.append("<p class=\"warn\">A client-bound point: the client's own load may distort its timings.</p>")
     for advice in summary.get("recommendations", []):
         sections.append(f"<p>• {html.escape(advice)}</p>")
     titles = {"throughput": "Throughput", "latency": "Latency percentiles", "distributions": "Distributions",
-              "timeline": "Timeline"}
+              "timeline": "Timeline", "ttft_by_turn": "TTFT by turn (multi-turn sessions)"}
     for key, title in titles.items():
         if key in figures:
             sections.append(f"<h2>{title}</h2><div class=\"plot\" id=\"plot-{key}\">{figures[key]}</div>")

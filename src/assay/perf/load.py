@@ -9,6 +9,12 @@ same :class:`Schedule`, a client and a callback. Two shapes of load:
 - open loop: request ``i`` is due ``offsets_ns[i]`` after the start, whether or not earlier ones
   ended; with a cap (``concurrency`` > 0) a request that finds every slot taken waits, and the wait
   is recorded (``scheduled_ns``).
+
+Multi-turn sessions (``schedule.sessions``; :mod:`assay.perf.sessions`) are the unit of both shapes: a
+closed loop keeps ``concurrency`` sessions in flight, an open loop starts session ``i`` at ``offsets_ns[i]``.
+A session sends its turns one after another, each with the conversation so far (the server's own answers
+included), ``think_time_s`` after the answer before; a failed turn ends its session. A session runs whole
+inside one ``send_load`` call, so ``--workers`` (and remote actors) share out sessions, never turns.
 """
 
 from __future__ import annotations
@@ -17,12 +23,18 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
-from assay.client.openai import ChatOrCompletionRequest, OpenAIClient
+from assay.client.fleet import AnyClient
+from assay.client.openai import ChatOrCompletionRequest
 from assay.perf.config import PerfConfig, PointSpec
 from assay.perf.records import RecordMaker
 from assay.perf.schedule import arrival_offsets
+from assay.perf.sessions import Session, is_multi_turn
 from assay.store import RequestRecord
+
+Work = ChatOrCompletionRequest | Session
+"""What ``send_load`` sends: requests, or multi-turn sessions when ``Schedule.sessions``."""
 
 
 @dataclass(frozen=True)
@@ -41,45 +53,59 @@ class Schedule:
     """Closed loop: seconds over which the senders start, one by one."""
     most: int | None = None
     """The most requests there are, when known: no more senders are started than this."""
+    sessions: bool = False
+    """Multi-turn: the work is (session number, :class:`~assay.perf.sessions.Session`), and ``concurrency``,
+    ``offsets_ns`` and ``most`` count sessions."""
+    think_time_s: float = 0.0
+    """Multi-turn: seconds a session waits after an answer before sending its next turn."""
 
     @classmethod
     def for_point(cls, spec: PointSpec, config: PerfConfig, phase: str) -> Schedule:
         """The schedule ``config`` gives sweep point ``spec`` (open loop: the seeded arrivals)."""
+        sessions = is_multi_turn(config)
+        think_time_s = config.think_time_s if sessions else 0.0
         if spec.rate is None:
             return cls(point=spec.index, phase=phase, concurrency=spec.concurrency or 1, ramp_up_s=config.ramp_up,
-                       most=spec.number)
+                       most=spec.number, sessions=sessions, think_time_s=think_time_s)
         offsets = arrival_offsets(
             spec.number if spec.number is not None else 10**9, spec.rate, burstiness=config.burstiness,
             ramp_up_s=config.ramp_up, seed=config.seed * 1000 + spec.index, duration_s=spec.duration,
         )
         return cls(point=spec.index, phase=phase, concurrency=spec.concurrency or 0,
-                   offsets_ns=[int(offset * 1e9) for offset in offsets], most=spec.number)
+                   offsets_ns=[int(offset * 1e9) for offset in offsets], most=spec.number, sessions=sessions,
+                   think_time_s=think_time_s)
 
 
 async def send_load(
-    client: OpenAIClient,
+    client: AnyClient,
     schedule: Schedule,
-    requests: Iterator[tuple[int, ChatOrCompletionRequest]],
+    requests: Iterator[tuple[int, Work]],
     records: RecordMaker,
     emit: Callable[[RequestRecord], None],
     *,
     start_ns: int | None = None,
     deadline_ns: int | None = None,
 ) -> None:
-    """Send ``requests`` ((index, request), taken one at a time as each is sent) on ``schedule``.
+    """Send ``requests`` ((index, request), taken one at a time as each is sent) on ``schedule``; with
+    ``schedule.sessions``, (session number, session) instead: one record per turn.
 
     ``start_ns`` (``perf_counter_ns``, machine-wide): what the open-loop offsets count from (None: now).
     ``deadline_ns``: no request is sent from then on; those in flight end normally. ``emit`` gets each
     record in the turn of the event loop its response ended in: it must be quick.
     """
     start = time.perf_counter_ns() if start_ns is None else start_ns
-    if schedule.offsets_ns is None:
-        await _closed_loop(client, schedule, requests, records, emit, deadline_ns)
+    if schedule.sessions:
+        await _sessions(client, schedule, cast(Iterator[tuple[int, Session]], requests), records, emit, start,
+                        deadline_ns)
+    elif schedule.offsets_ns is None:
+        await _closed_loop(client, schedule, cast(Iterator[tuple[int, ChatOrCompletionRequest]], requests), records,
+                           emit, deadline_ns)
     else:
-        await _open_loop(client, schedule, schedule.offsets_ns, requests, records, emit, start, deadline_ns)
+        await _open_loop(client, schedule, schedule.offsets_ns, cast(Iterator[tuple[int, ChatOrCompletionRequest]],
+                         requests), records, emit, start, deadline_ns)
 
 
-async def _closed_loop(client: OpenAIClient, schedule: Schedule, requests: Iterator[tuple[int, ChatOrCompletionRequest]],
+async def _closed_loop(client: AnyClient, schedule: Schedule, requests: Iterator[tuple[int, ChatOrCompletionRequest]],
                        records: RecordMaker, emit: Callable[[RequestRecord], None], deadline_ns: int | None) -> None:
     point, phase, concurrency = schedule.point, schedule.phase, schedule.concurrency
 
@@ -99,7 +125,7 @@ async def _closed_loop(client: OpenAIClient, schedule: Schedule, requests: Itera
     await asyncio.gather(*(sender(i * step_s) for i in range(max(1, senders))))
 
 
-async def _open_loop(client: OpenAIClient, schedule: Schedule, offsets_ns: list[int],
+async def _open_loop(client: AnyClient, schedule: Schedule, offsets_ns: list[int],
                      requests: Iterator[tuple[int, ChatOrCompletionRequest]], records: RecordMaker,
                      emit: Callable[[RequestRecord], None], start_ns: int, deadline_ns: int | None) -> None:
     point, phase, cap = schedule.point, schedule.phase, schedule.concurrency
@@ -131,6 +157,73 @@ async def _open_loop(client: OpenAIClient, schedule: Schedule, offsets_ns: list[
         await asyncio.gather(*in_flight)
 
 
+async def _sessions(client: AnyClient, schedule: Schedule, sessions: Iterator[tuple[int, Session]],
+                    records: RecordMaker, emit: Callable[[RequestRecord], None], start_ns: int,
+                    deadline_ns: int | None) -> None:
+    """Multi-turn: ``concurrency`` sessions in flight (closed loop) or one started at each offset (open loop,
+    ``concurrency`` sessions at most when > 0; the wait for a slot is turn 0's ``scheduled_ns``)."""
+    point, phase, concurrency, think_s = schedule.point, schedule.phase, schedule.concurrency, schedule.think_time_s
+
+    def open_to_send() -> bool:
+        return deadline_ns is None or time.perf_counter_ns() < deadline_ns
+
+    async def converse(session: Session, scheduled_ns: int | None) -> None:
+        history: list[dict[str, object]] = []
+        last = len(session.turns) - 1
+        for turn in range(last + 1):
+            if turn and think_s:
+                await _until(time.perf_counter_ns() + int(think_s * 1e9))  # never early (uvloop's timers can be)
+            if not open_to_send():
+                return
+            request = session.request(turn, history)
+            response = await client.send(request)
+            record = records.record(response, request, index=session.first_index + turn, point=point, phase=phase,
+                                    concurrency=concurrency, scheduled_ns=scheduled_ns if turn == 0 else None)
+            record.session, record.turn, record.session_turns = session.number, turn, last + 1
+            emit(record)
+            if response.error is not None:  # the next turn would carry no answer to this one: the session ends
+                return
+            if turn < last:
+                assert request.messages is not None
+                history = [*request.messages, {"role": "assistant", "content": response.answer}]
+
+    if schedule.offsets_ns is None:
+        async def runner(delay_s: float) -> None:
+            if delay_s:
+                await asyncio.sleep(delay_s)
+            while open_to_send():
+                item = next(sessions, None)
+                if item is None:
+                    return
+                await converse(item[1], None)
+
+        step_s = schedule.ramp_up_s / concurrency if schedule.ramp_up_s else 0.0
+        runners = concurrency if schedule.most is None else min(concurrency, schedule.most)
+        await asyncio.gather(*(runner(i * step_s) for i in range(max(1, runners))))
+        return
+    slots = asyncio.Semaphore(concurrency) if concurrency else None
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def started(session: Session, scheduled_ns: int) -> None:
+        if slots is None:
+            await converse(session, scheduled_ns)
+        else:
+            async with slots:
+                await converse(session, scheduled_ns)
+
+    for offset_ns in schedule.offsets_ns:
+        scheduled_ns = start_ns + offset_ns
+        await _until(scheduled_ns)
+        item = next(sessions, None) if open_to_send() else None
+        if item is None:
+            break
+        task = asyncio.get_running_loop().create_task(started(item[1], scheduled_ns))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+    if in_flight:
+        await asyncio.gather(*in_flight)
+
+
 async def _until(due_ns: int) -> None:
     """Return at ``due_ns`` (``perf_counter_ns``), never before. uvloop (libuv) counts its timers in whole
     milliseconds and fires one up to a millisecond early (seen in trace replays): what is left then is
@@ -142,4 +235,4 @@ async def _until(due_ns: int) -> None:
         await asyncio.sleep(0)
 
 
-__all__ = ["Schedule", "send_load"]
+__all__ = ["Schedule", "Work", "send_load"]

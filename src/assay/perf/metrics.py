@@ -14,6 +14,7 @@ Definitions (all latencies start at ``sent_ns``, when the request reached the so
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import chain
@@ -34,7 +35,7 @@ def stats(values: Sequence[float], percentiles: Sequence[float], weights: Sequen
     result: dict[str, float] = {"min": float(array.min()), "max": float(array.max())}
     if weights is None:
         result["mean"] = float(array.mean())
-        points = np.percentile(array, list(percentiles))
+        points = _linear_percentiles(array, percentiles, np)
     else:
         w = np.asarray(weights, dtype=float)
         result["mean"] = float((array * w).sum() / w.sum())
@@ -50,6 +51,24 @@ def stats(values: Sequence[float], percentiles: Sequence[float], weights: Sequen
             points = np.percentile(array, list(percentiles), weights=w, method="inverted_cdf")
     for p, value in zip(percentiles, points):
         result[percentile_key(p)] = float(value)
+    return result
+
+
+def _linear_percentiles(array: Any, percentiles: Sequence[float], np: Any) -> list[float]:
+    """``np.percentile(array, percentiles)`` (its default, linear method), bit for bit, from a partition at
+    the ranks needed: numpy's own call goes through ``np.unique``, which imports ``numpy.ma`` (~20 ms
+    more between the last request and the report) and sorts every value."""
+    if np.isnan(array).any():
+        return list(np.percentile(array, list(percentiles)))  # NaN propagates as numpy defines it
+    last = array.size - 1
+    positions = [last * (float(p) / 100) for p in percentiles]  # numpy's order of operations
+    below = [last if x >= last else math.floor(x) for x in positions]
+    above = [min(i + 1, last) for i in below]
+    ordered = np.partition(array, sorted(set(below + above)))
+    result = []
+    for position, low, high in zip(positions, below, above):
+        a, b, t = float(ordered[low]), float(ordered[high]), position - low
+        result.append(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t)  # numpy's _lerp
     return result
 
 
@@ -99,6 +118,7 @@ def summarize_point(
     One pass over the records gathers their marks into arrays; every figure is then an array
     operation (a point of 10,000 requests × 256 chunks is summed up in a fraction of a second).
     """
+    from assay.perf.generation import generation_summary
     from assay.perf.slo import point_meets, request_meets
 
     np = numpy()
@@ -172,6 +192,22 @@ def summarize_point(
         "prompt_tokens_check": prompt_tokens_check(ok, special_tokens, expected_extra_tokens),
         "client": client or {},
     }
+    summary.update(generation_summary(ok, percentiles))  # reasoning, TTFO, tokens per chunk (perf/generation.py)
+    from assay.scale.summary import actor_summary
+
+    actors = actor_summary(rows)  # --ray: actors, worst clock uncertainty, actors lost (scale/summary.py)
+    if actors is not None:
+        summary["actors"] = actors
+    from assay.perf.by_endpoint import endpoint_summaries
+
+    endpoints = endpoint_summaries(rows, duration_s, percentiles)  # several --url: each one's share
+    if endpoints:
+        summary["endpoints"] = endpoints
+    from assay.perf.turns import session_summary
+
+    sessions = session_summary(rows, duration_s)  # --multi-turn: TTFT by turn, sessions/s (perf/turns.py)
+    if sessions is not None:
+        summary["sessions"] = sessions
     if slo_terms:
         meets, details = point_meets(summary, list(slo_terms))
         summary["slo"] = {"meets": meets, "terms": details, "good_requests": good,
@@ -370,6 +406,9 @@ def point_summary(records: Iterable[RequestRecord], point: PointRecord, run: Per
         expected_extra_tokens=run.expected_extra_tokens, slo_terms=parse_slo(slo) if slo else [], rate=point.rate,
         client=point.client,
     )
+    from assay.perf.endpoints import add_pooling_measures
+
+    add_pooling_measures(summary, records, run.endpoint_kind, summary_percentiles(run.config))  # embeddings, rerank
     if point.server is not None:
         summary["server"] = point.server
     if point.probe is not None:

@@ -30,6 +30,7 @@ class PointProgress(LiveBar):
         self.latency_ns = 0
         self.ttft_ns = 0
         self.tokens = 0
+        self.inputs = 0  # embeddings / rerank: texts or documents (no first token, no output)
         self.first_start_ns: int | None = None
         self.last_end_ns: int | None = None
 
@@ -42,6 +43,7 @@ class PointProgress(LiveBar):
             self.latency_ns += record.end_ns - sent
             self.ttft_ns += (record.first_token_ns or record.end_ns) - sent
             self.tokens += record.completion_tokens or 0
+            self.inputs += record.inputs or 0
         if self.first_start_ns is None or record.start_ns < self.first_start_ns:
             self.first_start_ns = record.start_ns
         if self.last_end_ns is None or record.end_ns > self.last_end_ns:
@@ -57,6 +59,10 @@ class PointProgress(LiveBar):
         if not ok:
             return f"[{self.label}] {done}/{total_text} done, {done} failed"
         span = ((self.last_end_ns or 0) - (self.first_start_ns or 0)) / 1e9
+        if self.inputs:
+            return (f"[{self.label}] {done}/{total_text} done, {self.failed} failed, avg latency "
+                    f"{self.latency_ns / ok / 1e9:.3f} s, {ok / span if span else 0:.2f} req/s, "
+                    f"{self.inputs / span if span else 0:.1f} inputs/s")
         return (
             f"[{self.label}] {done}/{total_text} done, {self.failed} failed, avg latency "
             f"{self.latency_ns / ok / 1e9:.3f} s, avg TTFT {self.ttft_ns / ok / 1e9:.3f} s, "

@@ -59,6 +59,9 @@ class RecordMaker:
             finish_reason=response.finish_reason, http_status=response.http_status, error=response.error,
             error_kind=response.error_kind, response_id=response.response_id,
             connection_retries=response.connection_retries,
+            cached_tokens=response.cached_tokens, reasoning_tokens=response.reasoning_tokens,
+            inputs=response.inputs,
+            endpoint=response.endpoint,
         )
 
 

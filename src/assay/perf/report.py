@@ -17,6 +17,15 @@ from rich.table import Table
 from rich.text import Text
 
 from assay.perf.config import point_label
+from assay.perf.endpoint_report import (
+    POOLING_COLUMNS,
+    endpoint_dataset_line,
+    percentile_value,
+    pooling_rows,
+    pooling_sweep_lines,
+)
+from assay.perf.generation import has_reasoning, server_spec_decode_text
+from assay.perf.generation import report_rows as generation_rows
 from assay.perf.metrics import percentile_key
 from assay.store.schema import PerfRun
 
@@ -49,7 +58,10 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
           if point.get("queue_wait_s") else []),
         ("Average input tokens per request", _s(point["input_tokens_per_request"].get("mean"), 1)),
         ("Average output tokens per request", _s(point["output_tokens_per_request"].get("mean"), 1)),
+        *generation_rows(point),  # TTFO, reasoning tokens, tokens per chunk (perf/generation.py)
     ]
+    if point.get("endpoint"):  # embeddings / rerank / score: nothing generated (perf/endpoint_report.py)
+        rows = pooling_rows(point)
     for key, value in rows:
         summary.add_row(key, value)
 
@@ -59,12 +71,16 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         ("Latency (s)", "latency_s", 4), ("Input tokens", "input_tokens_per_request", 0),
         ("Output tokens", "output_tokens_per_request", 0), ("Output (tok/s)", "output_throughput_per_request", 2),
     ]
+    if has_reasoning(point):  # time to first answer token beside TTFT
+        columns.insert(1, ("TTFO (s)", "ttfo_s", 4))
+    if point.get("endpoint"):
+        columns = list(POOLING_COLUMNS)
     table.add_column("Percentiles")
     for title, _, _ in columns:
         table.add_column(title, justify="right")
     for p in percentiles:
         key = percentile_key(p)
-        table.add_row(f"{p:g}%", *(_s(point[field].get(key), digits) for _, field, digits in columns))
+        table.add_row(f"{p:g}%", *(_s(percentile_value(point, field, key), digits) for _, field, digits in columns))
     notes = []
     if point["failed"]:
         notes.append(Text(f"Failed: {point['errors']}", style="red"))
@@ -76,6 +92,11 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
     if finish_reasons:
         notes.append(_finish_reasons_line(finish_reasons))
     notes.append(Text(f"ITL: {point['itl_method']}.", style="dim"))
+    from assay.scale.summary import actor_line
+
+    actors = actor_line(point)  # --ray (scale/summary.py)
+    if actors is not None:
+        notes.append(Text(actors, style="red" if point["actors"]["lost"] else "dim"))
     if point.get("excluded"):
         notes.append(Text(f"Not measured (sent, recorded): {point['excluded']}.", style="dim"))
     if point.get("client"):
@@ -90,7 +111,14 @@ def point_tables(point: dict[str, Any], percentiles: list[float]) -> Group:
         )
         notes.append(Text(f"SLO {'met' if slo['meets'] else 'missed'}: {terms}; goodput {slo['goodput_rps']:.2f} req/s.",
                           style="green" if slo["meets"] else "red"))
-    return Group(summary, table, *notes)
+    from assay.perf.by_endpoint import endpoint_table
+
+    by_endpoint = endpoint_table(point)  # several --url: each endpoint's share (perf/by_endpoint.py)
+    from assay.perf.turns import session_table
+
+    by_turn = session_table(point)  # --multi-turn: TTFT and cached tokens by turn (perf/turns.py)
+    return Group(summary, table, *([by_endpoint] if by_endpoint is not None else []),
+                 *([by_turn] if by_turn is not None else []), *notes)
 
 
 NORMAL_FINISH_REASONS = ("stop", "length", "tool_calls", "eos")
@@ -165,6 +193,12 @@ def _server_line(point: dict[str, Any], server: dict[str, Any]) -> str:
             client_value = point.get(client_key, {}).get("mean") if client_key else None
             beside = f" (client {client_value * 1000:.1f} ms)" if client_value is not None else ""
             parts.append(f"{label} mean {server[key] * 1000:.1f} ms{beside}")
+    if "prefix_cache_hit_rate" in server:  # multi-turn: the server's own prefix-cache hits (perf/turns.py)
+        parts.append(f"prefix cache hit {server['prefix_cache_hit_rate']:.1%} of {server['prefix_cache_queries']:.0f} "
+                     "prompt tokens")
+    spec = server_spec_decode_text(server)  # perf/generation.py
+    if spec:
+        parts.append(spec)
     return "Server (/metrics): " + ("; ".join(parts) if parts else "no known metrics") + "."
 
 
@@ -193,7 +227,12 @@ def sweep_report(run: PerfRun, summary: dict[str, Any]) -> Group:
     info.add_column("Key", style="bold")
     info.add_column("Value")
     info.add_row("Model", str(config.get("model")))
-    info.add_row("Endpoint", str(config.get("url")))
+    from assay.perf.by_endpoint import shown_urls
+
+    urls = config.get("url")
+    info.add_row("Endpoint", shown_urls(urls))
+    if isinstance(urls, list):  # several endpoints: how requests were shared out
+        info.add_row("URL strategy", str(config.get("url_strategy", "round-robin")))
     info.add_row("Dataset", _dataset_line(config))
     info.add_row("Total Generated", f"{total_generated:,} tokens")
     info.add_row("Total Test Time", f"{total_time:.2f} seconds")
@@ -226,6 +265,7 @@ def sweep_report(run: PerfRun, summary: dict[str, Any]) -> Group:
             *(_slo_cells(slo) if has_slo else []),
         )
     parts.append(table)
+    parts.extend(pooling_sweep_lines(points))  # embeddings / rerank: inputs/s (perf/endpoint_report.py)
     parts.extend(_bound_notes(points))
 
     best = summary.get("best", {})
@@ -301,11 +341,16 @@ def verdict_line(summary: dict[str, Any]) -> str | None:
 
 
 def _dataset_line(config: dict[str, Any]) -> str:
+    pooled = endpoint_dataset_line(config)  # embeddings batches, rerank documents (perf/endpoint_report.py)
+    if pooled is not None:
+        return pooled
     if config.get("dataset") == "random":
         lo, hi = config.get("min_prompt_length"), config.get("max_prompt_length")
         length = f"{lo}" if lo == hi else f"{lo}–{hi}"
         prefix = f", prefix {config['prefix_length']}" if config.get("prefix_length") else ""
         return f"random, {length} prompt tokens{prefix}, max {config.get('max_tokens')} output tokens"
+    if config.get("dataset_path") is None:  # made on the spot (random_vl, speed_benchmark) or from the hub
+        return str(config.get("dataset"))
     return f"{config.get('dataset')} ({config.get('dataset_path')})"
 
 
@@ -400,4 +445,8 @@ def print_report(run: PerfRun, summary: dict[str, Any], console: Console | None 
         for point in summary["points"]:
             printer.add(point_tables(point, percentiles))
     printer.add(sweep_report(run, summary))
+    if str(run.config.get("dataset")).startswith("speed_benchmark"):  # EvalScope's own table for its ladder
+        from assay.perf.speed_report import speed_benchmark_table
+
+        printer.add(speed_benchmark_table(summary))
     return printer.text()

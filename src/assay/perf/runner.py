@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from assay import __version__
 from assay._aio import run as run_loop
+from assay.client.fleet import AnyClient, clients_of, open_client
 from assay.client.openai import ChatOrCompletionRequest, OpenAIClient, endpoint_kind
 from assay.errors import ServerError, StorageError
 from assay.perf import metrics
-from assay.perf.config import PerfConfig, PointSpec
-from assay.perf.load import Schedule, send_load
+from assay.perf.config import MADE_DATASETS, PerfConfig, PointSpec
+from assay.perf.load import Schedule, Work, send_load
 from assay.perf.progress import PointProgress
 from assay.perf.records import RecordMaker
 from assay.perf.schedule import ClientHealth, LoopMonitor
+from assay.perf.sessions import Session, SessionSource
 from assay.redact import redact_url
 from assay.store import (
     POINTS_FILE,
@@ -88,7 +90,7 @@ def _start_engine(config: PerfConfig, stack: contextlib.ExitStack, console: Cons
     return replace(
         config,
         # --url with --engine only picks the endpoint kind; the host is the engine's.
-        url=f"{server.base_url}/{'chat/completions' if endpoint_kind(config.url or '') == 'chat' else 'completions'}",
+        url=f"{server.base_url}/{'chat/completions' if endpoint_kind((config.urls or [''])[0]) == 'chat' else 'completions'}",
         model=config.model or alias,
         tokenizer_path=config.tokenizer_path or str(server.model_path),
         engine=None,
@@ -116,12 +118,17 @@ class _Run:
         self.prompts: Any = None
         self.file_requests: list[ChatOrCompletionRequest] = []
         self.trace: TraceReplay | None = None  # --dataset trace
+        self.made: Any = None  # --dataset random_vl / speed_benchmark: assay.perf.datasets.generated_dataset
+        self.sessions: SessionSource | None = None  # --multi-turn
+        self.endpoint_inputs: Any = None  # --api embeddings / rerank: assay.perf.endpoints.EndpointInputs
         self.next_index = 0
         self.search: dict[str, Any] | None = None
         self.run = PerfRun()  # run.json, typed: made in execute()
         self.records = RecordMaker(0, 0)  # the run's own, once its clock origin is taken (execute)
         self._sweep_task: asyncio.Task[Any] | None = None
         self._report: Any = None  # the ReportPrinter: report.txt is what the console showed
+        self.visualizer: Any = None  # --visualizer wandb|swanlab: assay.perf.visualizer.Visualizer
+        self.ray_load: Any = None  # --ray: assay.scale.ray_perf.RayLoad, the actors that send each point
 
     def _report_printer(self) -> Any:
         if self._report is None:
@@ -134,6 +141,10 @@ class _Run:
         config = self.config
         self._load_inputs()
         name = config.name or (config.model or "run")
+        if config.ray is not None:  # before the run directory: no cluster, no run (one line, exit 2)
+            from assay.scale.ray_perf import RayLoad
+
+            self.ray_load = RayLoad(config.ray, config.ray_actors)
         run_dir = new_run_path(config.outputs_dir, name)
         origin_perf_ns, origin_epoch_ns = time.perf_counter_ns(), time.time_ns()
         self.records = self._record_maker(origin_perf_ns, origin_epoch_ns)
@@ -143,12 +154,13 @@ class _Run:
             origin_perf_ns=origin_perf_ns,
             origin_epoch_ns=origin_epoch_ns,
             config=config.to_public_dict(),
-            endpoint_kind=endpoint_kind(config.url or ""),
+            endpoint_kind=endpoint_kind((config.urls or [""])[0]),
             tokenizer=getattr(self.tokenizer, "name", None),
             special_tokens=self.special_tokens,
             expected_extra_tokens=self.expected_extra_tokens,
         )
         life = RunLifecycle.start(run_dir, run, started_epoch_s=origin_epoch_ns / 1e9)
+        self.visualizer = _open_visualizer(config, run_dir, run.config, self.console)
         writer = JsonlWriter(run_dir / RECORDS_FILE)
         point_writer = JsonlWriter(run_dir / POINTS_FILE)
         points: list[dict[str, Any]] = []
@@ -165,6 +177,8 @@ class _Run:
             _mark_failed(life, exc, writer, point_writer)
             raise
         finally:
+            if self.ray_load is not None:
+                self.ray_load.close()
             if stored:
                 try:
                     writer.close()
@@ -185,6 +199,8 @@ class _Run:
 
         text = print_report(run, summary, self.console, per_point=False, printer=self._report_printer())
         write_text_atomic(run_dir / REPORT_FILE, text)
+        if self.visualizer is not None:
+            self.visualizer.finish(status, summary)
         if self.config.html and summary["points"]:
             from assay.perf.html import write_html_report
 
@@ -217,7 +233,7 @@ class _Run:
 
     def _load_inputs(self) -> None:
         config = self.config
-        if config.tokenizer_path and config.dataset in ("random", "trace"):
+        if config.tokenizer_path and config.dataset in ("random", "trace", "random_multi_turn", *MADE_DATASETS):
             # Start-up: facts kept from an earlier run with this tokenizer stand in for building it.
             from assay.perf.prompt_words import open_tokenizer
 
@@ -227,7 +243,7 @@ class _Run:
 
             self.tokenizer = load_tokenizer(config.tokenizer_path, hub=config.tokenizer_hub)
         if config.tokenizer_path:
-            if endpoint_kind(config.url or "") == "completions":
+            if endpoint_kind((config.urls or [""])[0]) == "completions":
                 self.special_tokens = self.tokenizer.added_special_tokens()
             else:
                 from assay.data.tokenizers import chat_template_overhead
@@ -236,7 +252,15 @@ class _Run:
                 if overhead is not None:
                     self.expected_extra_tokens, description = overhead
                     self.special_tokens = [description]
-        if config.prompt is not None:  # EvalScope's --prompt: this one prompt in every request
+        from assay.perf.endpoints import endpoint_inputs
+        from assay.perf.sessions import is_multi_turn
+
+        self.endpoint_inputs = endpoint_inputs(config, self.tokenizer)  # embeddings batches, rerank documents
+        if self.endpoint_inputs is not None:
+            pass
+        elif is_multi_turn(config):  # conversations, sent turn by turn
+            self.sessions = SessionSource(config, self.tokenizer)
+        elif config.prompt is not None:  # EvalScope's --prompt: this one prompt in every request
             self.file_requests = [ChatOrCompletionRequest(prompt=config.prompt_text())]
         elif config.dataset == "random":
             from assay.perf.datasets import RandomPrompts
@@ -247,22 +271,31 @@ class _Run:
             from assay.perf.trace import TraceReplay
 
             self.trace = TraceReplay(config, RandomPrompts(self.tokenizer))
-        else:
-            from assay.perf.datasets import load_file_prompts
+        elif config.dataset in MADE_DATASETS:
+            from assay.perf.datasets import generated_dataset
 
-            assert config.dataset_path is not None
-            self.file_requests = load_file_prompts(config.dataset, config.dataset_path)
-            if endpoint_kind(config.url or "") == "completions" and any(r.messages for r in self.file_requests):
+            self.made = generated_dataset(config, self.tokenizer)
+        else:
+            from assay.perf.datasets import load_dataset_requests
+
+            self.file_requests = load_dataset_requests(config)
+            if endpoint_kind((config.urls or [""])[0]) == "completions" and any(r.messages for r in self.file_requests):
                 self.console.print(
                     "[yellow]Chat messages sent to /v1/completions are joined into one prompt; "
                     "use a /v1/chat/completions URL to keep the roles.[/yellow]"
                 )
 
-    def _requests_for(self, point: int, count: int | None) -> Iterator[ChatOrCompletionRequest]:
-        """The requests of one point, made as they are needed (``count`` None: endless)."""
+    def _requests_for(self, point: int, count: int | None) -> Iterator[Work]:
+        """The requests of one point, made as they are needed (``count`` None: endless); multi-turn: its sessions."""
         config = self.config
+        if self.sessions is not None:
+            return self.sessions.sessions(point, count)
+        if self.endpoint_inputs is not None:
+            return self.endpoint_inputs.requests(point, count)  # type: ignore[no-any-return]
         if self.trace is not None:
             return self.trace.requests(point, count)
+        if self.made is not None:
+            return self.made.requests(point, count)
         if config.dataset == "random" and config.prompt is None:
             from assay.perf.datasets import random_request_stream
 
@@ -276,11 +309,12 @@ class _Run:
         return cycle_stream(self.file_requests, count, config.max_tokens)
 
     def _client_args(self) -> dict[str, Any]:
-        """Arguments of the client (picklable: workers build their own from them)."""
+        """Arguments of :func:`~assay.client.fleet.open_client` (picklable: workers build their own from them)."""
         config = self.config
         assert config.url and config.model
         return dict(
-            url=config.url, model=config.model, api_key=config.api_key, headers=config.headers,
+            url=config.url, url_strategy=config.url_strategy, model=config.model, api_key=config.api_key,
+            headers=config.headers,
             stream=config.stream, temperature=config.temperature, top_p=config.top_p, min_tokens=config.min_tokens,
             extra_body=config.request_body_extra(), continuous_usage=config.continuous_usage,
             connect_timeout_s=config.connect_timeout, read_timeout_s=config.read_timeout,
@@ -300,7 +334,7 @@ class _Run:
 
     async def _sweep(self, writer: JsonlWriter, point_writer: JsonlWriter, points: list[dict[str, Any]]) -> None:
         config = self.config
-        async with OpenAIClient(**self._client_args()) as client:
+        async with open_client(**self._client_args()) as client:
             if config.test_connection:
                 await self._test_connection(client)
             if config.warmup_num:
@@ -311,6 +345,8 @@ class _Run:
             async def measure(spec: PointSpec, probe: dict[str, Any] | None = None) -> dict[str, Any]:
                 summary = await self._measure(client, writer, point_writer, spec, probe)
                 points.append(summary)
+                if self.visualizer is not None:
+                    self.visualizer.log_point(summary)
                 return summary
 
             if config.slo_search:
@@ -323,9 +359,11 @@ class _Run:
 
     def _points(self) -> list[PointSpec]:
         """The sweep: the config's points, or a trace replay's one."""
+        if self.made is not None and self.made.points is not None:  # speed_benchmark: one point per length
+            return list(self.made.points)
         return [self.trace.point] if self.trace is not None else self.config.points
 
-    async def _measure(self, client: OpenAIClient, writer: JsonlWriter, point_writer: JsonlWriter, spec: PointSpec,
+    async def _measure(self, client: AnyClient, writer: JsonlWriter, point_writer: JsonlWriter, spec: PointSpec,
                        probe: dict[str, Any] | None) -> dict[str, Any]:
         """One sweep point (or SLO probe), its row of ``points.jsonl``, its summary and its tables."""
         from assay.perf import server_metrics
@@ -333,7 +371,7 @@ class _Run:
         config = self.config
         metrics_url = None
         if config.server_metrics:
-            metrics_url = (server_metrics.metrics_url(config.url or "") if config.server_metrics == "auto"
+            metrics_url = (server_metrics.metrics_url(config.urls[0]) if config.server_metrics == "auto"
                            else config.server_metrics)
         before = await server_metrics.scrape(metrics_url) if metrics_url else None
         started = time.perf_counter()
@@ -356,8 +394,12 @@ class _Run:
         self._report_printer().add(point_tables(summary, config.percentiles), show=not config.quiet)
         return summary
 
-    async def _test_connection(self, client: OpenAIClient) -> None:
-        """One short request first, so a wrong URL, model or key fails fast with its reason."""
+    async def _test_connection(self, client: AnyClient) -> None:
+        """One short request first to each endpoint, so a wrong URL, model or key fails fast with its reason."""
+        for each in clients_of(client):
+            await self._test_endpoint(each)
+
+    async def _test_endpoint(self, client: OpenAIClient) -> None:
         extra = {"min_tokens": 0} if self.config.min_tokens is not None else {}
         probe = ChatOrCompletionRequest(prompt="Hello", max_tokens=1, extra=extra)
         record = await client.send(probe)
@@ -387,7 +429,7 @@ class _Run:
 
     async def _run_point(
         self,
-        client: OpenAIClient,
+        client: AnyClient,
         writer: JsonlWriter,
         spec: PointSpec,
         *,
@@ -397,12 +439,16 @@ class _Run:
         config = self.config
         records: list[RequestRecord] = []
         requests = self._requests_for(spec.index, spec.number)
+        total = spec.number if self.sessions is None else None  # the bar counts records (multi-turn: turns)
         if spec.number is not None and spec.number <= PREBUILT_REQUESTS_MAX:
             # Made before the clock starts, as the other tools do: building a random prompt of an
             # exact length (tokenizer round trips) inside the event loop, 128 at a time when a
             # closed-loop round ends, held other requests' first chunks for milliseconds.
-            requests = iter(list(requests))
-        if config.workers <= 1 or phase != "measure":
+            prebuilt = list(requests)
+            requests = iter(prebuilt)
+            if self.sessions is not None:
+                total = sum(len(session.turns) for session in prebuilt if isinstance(session, Session))
+        if (config.workers <= 1 and self.ray_load is None) or phase != "measure":
             # One connection per concurrent request, opened before the clock starts (a capped open
             # loop: one per slot; an uncapped one opens them as it needs them).
             connections = (spec.concurrency or 1) if spec.rate is None else (spec.concurrency or 0)
@@ -410,7 +456,7 @@ class _Run:
                 connections = min(connections, spec.number)
             if connections:
                 await client.warm(connections)
-        progress = PointProgress(self.console, spec.number, spec.label if phase == "measure" else "warm-up", config)
+        progress = PointProgress(self.console, total, spec.label if phase == "measure" else "warm-up", config)
         # Open loop: the send times, made before the clock starts (a trace replay: the trace's).
         schedule = (self.trace.schedule(spec, phase) if self.trace is not None and phase == "measure"
                     else Schedule.for_point(spec, config, phase))
@@ -430,7 +476,7 @@ class _Run:
                 return "cooldown"
             return "measure"
 
-        in_workers = config.workers > 1 and phase == "measure"  # then finish() runs in a thread
+        in_workers = (config.workers > 1 or self.ray_load is not None) and phase == "measure"  # finish() in a thread
         loop = asyncio.get_running_loop()
         flush_due = False
 
@@ -479,21 +525,22 @@ class _Run:
         return records, health
 
     def _run_point_in_workers(self, schedule: Schedule, spec: PointSpec,
-                              requests: Iterator[ChatOrCompletionRequest], finish: Any,
+                              requests: Iterator[Work], finish: Any,
                               stop: threading.Event) -> ClientHealth:
         """The point's requests, shared out round-robin to ``workers`` processes on one schedule
         (``stop``: the run was interrupted, end the workers now)."""
         from assay.perf.workers import WorkerJob, merge_health, run_jobs, split_evenly
 
         config = self.config
+        parts = self.ray_load.count if self.ray_load is not None else config.workers  # --ray: one share per actor
         if schedule.offsets_ns is None:
-            workers = min(config.workers, schedule.concurrency)
+            workers = min(parts, schedule.concurrency)
             items = list(self._indexed(requests))
             slots = split_evenly(schedule.concurrency, workers)
             shares = [replace(schedule, concurrency=slots[k], ramp_up_s=0.0, most=len(items[k::workers]))
                       for k in range(workers)]
         else:
-            workers = config.workers
+            workers = parts
             # Offsets first: a request past the last send time must not take an index.
             sends = [(index, request, offset) for offset, (index, request)
                      in zip(schedule.offsets_ns, self._indexed(requests))]
@@ -508,12 +555,21 @@ class _Run:
                       window_ns=None if spec.duration is None else int(spec.duration * 1e9))
             for k in range(workers)
         ]
+        if self.ray_load is not None:
+            return self.ray_load.run_point(jobs, finish, stop)  # type: ignore[no-any-return]
         return merge_health(run_jobs(jobs, finish, stop))
 
-    def _indexed(self, requests: Iterator[ChatOrCompletionRequest]) -> Iterator[tuple[int, ChatOrCompletionRequest]]:
-        """Each request with its index in the run, taken as it is sent (indices follow the sending order)."""
+    def _indexed(self, requests: Iterator[Work]) -> Iterator[tuple[int, Work]]:
+        """Each request with its index in the run, taken as it is sent (indices follow the sending order).
+        Multi-turn: each session with its number, and one index reserved for each of its turns."""
         for request in requests:
-            yield self._take_index(), request
+            if self.sessions is not None:
+                assert isinstance(request, Session)
+                first_index = self.next_index
+                self.next_index += len(request.turns)
+                yield self.sessions.number(request, first_index)
+            else:
+                yield self._take_index(), request
 
     def _take_index(self) -> int:
         index = self.next_index
@@ -537,3 +593,10 @@ def _first_error(points: list[dict[str, Any]]) -> str:
 
 
 __all__ = ["PREBUILT_REQUESTS_MAX", "PerfResult", "SuccessRateError", "run_perf"]
+
+
+def _open_visualizer(config: PerfConfig, run_dir: Path, public_config: dict[str, Any], console: Any) -> Any:
+    """W&B or SwanLab for ``--visualizer`` (None without it: the package is not imported)."""
+    from assay.perf.visualizer import Visualizer, chosen
+
+    return Visualizer.open(config, run_dir, public_config, console) if chosen(config) else None

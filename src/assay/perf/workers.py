@@ -23,8 +23,7 @@ from typing import Any
 import msgspec
 
 from assay._aio import run as run_loop
-from assay.client.openai import ChatOrCompletionRequest
-from assay.perf.load import Schedule, send_load
+from assay.perf.load import Schedule, Work, send_load
 from assay.perf.records import RecordMaker
 from assay.perf.schedule import ClientHealth, LoopMonitor
 from assay.store import RequestRecord
@@ -40,8 +39,8 @@ class WorkerJob:
     """The run's clock origin: the worker's records count from it, like the parent's."""
     schedule: Schedule
     """This worker's share: its slots (closed loop) or its send times (open loop, from the common start)."""
-    requests: list[tuple[int, ChatOrCompletionRequest]]
-    """(index, request), in the order they are sent."""
+    requests: list[tuple[int, Work]]
+    """(index, request), in the order they are sent; multi-turn: (session number, session)."""
     window_ns: int | None
     """Length of the point's sending window (``duration``), if any."""
 
@@ -65,10 +64,10 @@ def _worker_main(job: WorkerJob, connection: Connection) -> None:
 
 
 async def _work(job: WorkerJob, connection: Connection, emit: Callable[[RequestRecord], None]) -> ClientHealth:
-    from assay.client.openai import OpenAIClient
+    from assay.client.fleet import open_client
 
     monitor = LoopMonitor()
-    async with OpenAIClient(**job.client_args) as client:
+    async with open_client(**job.client_args) as client:
         if job.schedule.concurrency and job.requests:
             await client.warm(min(job.schedule.concurrency, len(job.requests)))
         connection.send_bytes(b"READY")

@@ -154,6 +154,33 @@ class RequestRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
     connection_retries: int = 0
     """1 when the request was re-sent on a new connection because the kept-alive one it
     first got had been closed by the server before any response byte (the server never saw it)."""
+    cached_tokens: int | None = None
+    """Prompt tokens the server served from its prefix cache (``usage.prompt_tokens_details.cached_tokens``)."""
+    reasoning_tokens: int | None = None
+    """Completion tokens the server counted as reasoning (``usage.completion_tokens_details.reasoning_tokens``)."""
+    # -- multi-turn sessions --
+    session: int | None = None
+    """``--multi-turn``: the conversation this request is a turn of (unique within the run); None otherwise."""
+    turn: int | None = None
+    """``--multi-turn``: the turn's index in its conversation, from 0 (turn k carries turns 0..k-1 and the
+    server's answers to them)."""
+    session_turns: int | None = None
+    """``--multi-turn``: the turns its session was to have (a failed turn ends a session early)."""
+    # -- other endpoints (embeddings, rerank, responses) --
+    inputs: int | None = None
+    """Embeddings: the texts the request embedded (its batch size); rerank/score: the documents ranked against
+    its query. None for generating endpoints. Its input tokens are in ``prompt_tokens``."""
+    # -- scale-out (endpoints, actors, clocks) --
+    endpoint: str | None = None
+    """Which of several ``--url`` endpoints served it (the URL, credentials masked); None with one URL."""
+    actor: int | None = None
+    """``--ray``: the actor that sent it (0-based); None in a run without Ray."""
+    clock_offset_ns: int | None = None
+    """``--ray``: the sending actor's clock minus the driver's, measured before the point (its marks here are
+    already on the driver's timeline: this much was taken off)."""
+    clock_uncertainty_ns: int | None = None
+    """``--ray``: how far that offset may be off (half the round trip of its best ping): every mark of this
+    record is on the driver's timeline within this many nanoseconds."""
 
     @property
     def ok(self) -> bool:
@@ -170,7 +197,9 @@ class SampleRecord(msgspec.Struct, kw_only=True):
     subset: str
     sample_id: str
     repeat: int
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
+    """The chat as sent: usually ``role``/``content`` text, but a function-calling history also holds assistant
+    ``tool_calls`` (content null) and ``tool`` messages."""
     gold: str
     meta: dict[str, Any] = {}
     """What the benchmark needs to judge again (choices and their order, tests, instructions)."""
@@ -201,6 +230,14 @@ class SampleRecord(msgspec.Struct, kw_only=True):
     error_kind: str | None = None
     attempts: int = 1
     finished_epoch_s: float = 0.0
+    tool_calls: list[dict[str, Any]] | None = None
+    """The function calls the server parsed (``tool_calls``): ``id``, ``name`` and ``arguments`` (the JSON text as
+    sent); None when it sent none (calls the model wrote in its text are read from ``response`` when judged)."""
+    # -- scale-out (endpoints, actors) --
+    endpoint: str | None = None
+    """Which of several ``api_url`` endpoints answered (the URL, credentials masked); None with one URL."""
+    worker: str | None = None
+    """``--ray``: the actor that sent it (``actor-<n>``); None in a run of one process."""
 
 
 def sample_key(benchmark: str, subset: str, sample_id: str, repeat: int) -> str:
@@ -230,6 +267,84 @@ class PointRecord(msgspec.Struct, kw_only=True):
 
 
 # ------------------------------------------------------------------------------------ summary.json
+class EndpointSummary(msgspec.Struct, kw_only=True):
+    """One endpoint's share of a sweep point (``--url`` given more than once): a value of the point's
+    ``endpoints`` object, keyed by the endpoint's URL (credentials masked). Rates are over the point's
+    whole duration, so the endpoints' rates add up to the point's."""
+
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    success_rate: float = 0.0
+    errors: dict[str, int] = {}
+    """Failure reasons (grouped as the point's ``errors``) and how many."""
+    rps: float = 0.0
+    output_tokens: int = 0
+    output_throughput: float = 0.0
+    """Output tokens per second."""
+    ttft_s: dict[str, float] = {}
+    """``mean``, ``min``, ``max`` and the run's percentiles (``p50``…) of its successful requests."""
+    tpot_s: dict[str, float] = {}
+    latency_s: dict[str, float] = {}
+
+
+class TurnSummary(msgspec.Struct, kw_only=True):
+    """One turn index of a multi-turn point (a row of ``sessions.by_turn``): every session's turn k together,
+    so that the prefix cache's benefit shows as TTFT by turn."""
+
+    turn: int
+    requests: int = 0
+    succeeded: int = 0
+    ttft_s: dict[str, float] = {}
+    """``mean``, ``min``, ``max``, ``p50``, ``p99`` of its successful requests."""
+    prompt_tokens_mean: float | None = None
+    """Mean prompt tokens as the server counted them (the whole conversation so far)."""
+    cached_tokens_mean: float | None = None
+    """Mean prompt tokens served from the server's prefix cache, over the requests whose server said
+    (``usage.prompt_tokens_details.cached_tokens``); None when none did."""
+    cached_share: float | None = None
+    """Cached prompt tokens / prompt tokens, over the requests that reported both."""
+
+
+class SessionSummary(msgspec.Struct, kw_only=True):
+    """A multi-turn point's sessions (``--multi-turn``): the point's ``sessions`` object."""
+
+    sessions: int = 0
+    """Sessions with at least one measured turn."""
+    completed: int = 0
+    """Sessions whose every turn was sent and succeeded."""
+    ended_by_failure: int = 0
+    """Sessions a failed turn ended (the turns after it were not sent)."""
+    sessions_per_s: float = 0.0
+    """Completed sessions per second of the point's duration."""
+    turns_per_session: float = 0.0
+    """Mean turns sent per session."""
+    cached_tokens: int | None = None
+    """Prompt tokens the server served from its prefix cache, summed (None: it never said)."""
+    cached_share: float | None = None
+    """Cached / prompt tokens over the turns that reported both."""
+    by_turn: list[TurnSummary] = []
+
+
+class GenerationSummary(msgspec.Struct, kw_only=True):
+    """What a sweep point's generations looked like besides their timings (``perf/generation.py``): these
+    fields sit in the point's object beside ``ttft_s``. Over its successful requests."""
+
+    ttfo_s: dict[str, float] = {}
+    """Time to first answer token (``first_answer_ns - sent_ns``, after any reasoning): ``mean``, ``min``,
+    ``max`` and the run's percentiles. Equal to TTFT without reasoning."""
+    reasoning_requests: int = 0
+    """Requests that streamed reasoning (a reasoning mark) or whose server counted reasoning tokens."""
+    reasoning_tokens: int = 0
+    """Reasoning tokens of the point, as the servers counted them (``completion_tokens_details``)."""
+    reasoning_tokens_per_request: dict[str, float] = {}
+    """Stats over the requests whose server counted them ({} when none did)."""
+    tokens_per_chunk: dict[str, float] = {}
+    """Stats over requests of tokens per text chunk (above 1: several tokens a chunk, as speculative decoding)."""
+    tokens_per_chunk_source: str = "-"
+    """``per-chunk usage``, ``completion tokens / chunks`` (both, joined, when requests differ) or ``-``."""
+
+
 class PerfSummary(msgspec.Struct, kw_only=True):
     """``summary.json`` of a perf run: the sweep points' metrics and what they say.
 

@@ -11,14 +11,18 @@ const STRINGS = {
        none: "No runs under this folder yet.", unreadable: "Runs that cannot be read", reason: "Reason",
        benchmark: "Benchmark", subset: "Subset", rawResponse: "Raw response (as the server sent it)",
        showAll: "show all", download: "download", notShown: "not shown", scores: "Scores", benchmarks: "Benchmarks",
-       copy: "copy", details: "Details (metadata, scores)", conversation: "Conversation"},
+       copy: "copy", details: "Details (metadata, scores)", conversation: "Conversation", toolsOffered: "Tools offered",
+       toolCalls: "Tool calls", noCalls: "No tool call made.", method: "Verdict method",
+       callsInText: "No tool_calls from the server: these calls were read from the answer text."},
   zh: {runs: "运行", kind: "类型", model: "模型", started: "开始时间", status: "状态", headline: "概要",
        all: "全部", samples: "样本", config: "配置", prompt: "提示", reasoning: "推理过程", answer: "回答",
        extracted: "抽取答案", gold: "标准答案", search: "搜索文本", page: "页", compare: "对比", repeats: "全部重复",
        report: "打开 HTML 报告", requests: "请求", none: "该目录下还没有运行。", unreadable: "无法读取的运行",
        reason: "原因", benchmark: "基准", subset: "子集", rawResponse: "原始回复（服务器发送的内容）",
        showAll: "全部显示", download: "下载", notShown: "未显示", scores: "得分", benchmarks: "基准",
-       copy: "复制", details: "详情（元数据、得分）", conversation: "对话"},
+       copy: "复制", details: "详情（元数据、得分）", conversation: "对话", toolsOffered: "可用工具",
+       toolCalls: "工具调用", noCalls: "未调用工具。", method: "判定方式",
+       callsInText: "服务器未返回 tool_calls：以下调用是从回答文本中读取的。"},
 };
 let T = STRINGS.en;
 
@@ -285,7 +289,8 @@ function card(label, value, id) {
 
 function runHeader(run) {
   const config = run.config || {};
-  const endpoint = config.url || config.api_url || "-";
+  const urls = config.url || config.api_url || "-";
+  const endpoint = Array.isArray(urls) ? urls.join(", ") : urls;  // several endpoints: --url given more than once
   return [el("h1", {}, `${run.kind} · ${run.model}`),
     el("p", {class: "muted", id: "run-meta"}, `${run.id} · `,
       el("span", {class: run.status === "finished" ? "good" : run.status === "running" ? "warn" : "bad", id: "run-status"}, run.status),
@@ -389,6 +394,13 @@ function perfCharts(runs) {
   const line = (field, keys) => runs.flatMap(r => keys.map(key => ({label: `${r.label} ${key}`, colour: r.colour, dash: DASHES[key],
     points: r.points.map(p => [xOf(p), typeof (p[field] || {})[key] === "number" ? p[field][key] * 1000 : null])})));
   const simple = field => runs.map(r => ({label: r.label, colour: r.colour, points: r.points.map(p => [xOf(p), p[field] ?? null])}));
+  if (runs.every(r => pooled(r.points))) {  // embeddings / rerank: nothing is generated, so no TTFT, TPOT, tokens/s
+    const inputs = runs.map(r => ({label: r.label, colour: r.colour, points: r.points.map(p => [xOf(p), p.endpoint.inputs_per_s])}));
+    return el("div", {class: "charts"},
+      sweepChart("Requests per second", "chart-rps", simple("rps"), "req/s", xLabel),
+      sweepChart(`${inputsWord(runs[0].points)} per second`, "chart-inputs", inputs, "inputs/s", xLabel),
+      sweepChart("Latency (ms)", "chart-latency", line("latency_s", runs.length > 1 ? ["p50", "p99"] : ["p50", "p90", "p99"]), "ms", xLabel));
+  }
   return el("div", {class: "charts"},
     sweepChart("Requests per second", "chart-rps", simple("rps"), "req/s", xLabel),
     sweepChart("Output tokens per second", "chart-tokens", simple("output_throughput"), "tok/s", xLabel),
@@ -401,8 +413,35 @@ function loadLabel(p) {
   return p.rate !== null && p.rate !== undefined ? `${fmt(p.rate, 2)} req/s (cap ${p.concurrency})` : `concurrency ${p.concurrency}`;
 }
 
+// Embeddings, rerank and score runs (--api openai_embedding / openai_rerank): a point's `endpoint` object holds
+// what they measure (inputs: texts embedded or documents ranked); nothing is generated.
+const INPUTS_WORD = {embeddings: "Texts embedded", rerank: "Documents ranked", score: "Documents scored"};
+
+function pooled(points) { return points.length > 0 && points.every(p => p.endpoint && typeof p.endpoint === "object"); }
+
+function inputsWord(points) { return INPUTS_WORD[((points[0] || {}).endpoint || {}).kind] || "Inputs"; }
+
+function pooledRows(points) {
+  // The sweep table of a run that generates nothing: latency, requests/s, inputs/s, input tokens/s, inputs per request.
+  const get = (p, f, k) => (p[f] || {})[k];
+  const head = ["Load", "Requests", "Success", "RPS", `${inputsWord(points)}/s`, "Input tok/s", "Inputs/request",
+    "Input tokens/request", "Avg Lat. (ms)", "P50 Lat. (ms)", "P99 Lat. (ms)", "Client"];
+  const rows = points.map(p => el("tr", {"data-point": p.point},
+    el("td", {class: "load"}, loadLabel(p)),
+    el("td", {class: "num"}, p.requests), el("td", {class: "num"}, pct(p.success_rate)),
+    el("td", {class: "num rps"}, fmt(p.rps, 2)), el("td", {class: "num inputs-per-s"}, fmt(p.endpoint.inputs_per_s, 1)),
+    el("td", {class: "num input-tokens-per-s"}, fmt(p.endpoint.input_tokens_per_s, 0)),
+    el("td", {class: "num inputs-per-request"}, fmt(get(p.endpoint, "inputs_per_request", "mean"), 1)),
+    el("td", {class: "num"}, fmt(get(p, "input_tokens_per_request", "mean"), 1)),
+    el("td", {class: "num latency-mean"}, ms(get(p, "latency_s", "mean"))), el("td", {class: "num"}, ms(get(p, "latency_s", "p50"))),
+    el("td", {class: "num latency-p99"}, ms(get(p, "latency_s", "p99"))),
+    el("td", {class: (p.client || {}).client_bound ? "bad" : ""}, (p.client || {}).client_bound ? "client-bound" : "ok")));
+  return [head, rows];
+}
+
 async function perfBody(run) {
   const points = (run.summary || {}).points || [];
+  if (pooled(points)) return pooledBody(run, points);
   const head = ["Load", "Requests", "Success", "RPS", "Gen. tok/s", "Avg TTFT (ms)", "P99 TTFT (ms)", "Avg TPOT (ms)", "P99 TPOT (ms)", "Avg ITL (ms)", "P99 Lat. (ms)", "Client"];
   const get = (p, f, k) => (p[f] || {})[k];
   const rows = points.map(p => el("tr", {"data-point": p.point},
@@ -426,13 +465,119 @@ async function perfBody(run) {
     bound.length ? el("p", {class: "bad", id: "client-bound"}, `Client-bound points (timings may be the client's): ${bound.map(loadLabel).join(", ")}`) : null,
     perfCharts([{label: run.model, points, colour: COLOURS[0]}]),
     el("table", {id: "points"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows),
+    endpointsTable(points),
+    generationTable(points),
+    turnsBox(points),
     await requestsTable(run.id)];
+}
+
+async function pooledBody(run, points) {
+  const [head, rows] = pooledRows(points);
+  const kind = points[0].endpoint.kind, word = inputsWord(points);
+  const requests = points.reduce((n, p) => n + (p.requests || 0), 0), ok = points.reduce((n, p) => n + (p.succeeded || 0), 0);
+  const best = points.reduce((b, p) => (p.rps > (b ? b.rps : -1) ? p : b), null);
+  const most = points.reduce((b, p) => (p.endpoint.inputs_per_s > (b ? b.endpoint.inputs_per_s : -1) ? p : b), null);
+  const cards = el("div", {class: "cards"},
+    card("best RPS" + (best ? ` (${loadLabel(best)})` : ""), best ? fmt(best.rps, 2) : "-", "card-best-rps"),
+    card(`best ${word.toLowerCase()}/s` + (most ? ` (${loadLabel(most)})` : ""), most ? fmt(most.endpoint.inputs_per_s, 1) : "-", "card-best-inputs"),
+    card("success rate", requests ? fmt(100 * ok / requests, 1) + "%" : "-", "card-success"),
+    card("latency p99 at each point (ms)", points.map(p => ms((p.latency_s || {}).p99)).join(" · ") || "-", "card-latency"),
+    card("points", String(points.length), "card-points"));
+  const bound = points.filter(p => (p.client || {}).client_bound);
+  return [cards,
+    el("p", {class: "muted", id: "pooled-note"}, `/${kind}: no tokens are generated, so there is no TTFT, TPOT or ITL; ` +
+      `an input is one ${kind === "embeddings" ? "text embedded" : "document ranked against the query"}.`),
+    run.has_report_html ? el("p", {}, el("a", {href: "/report?id=" + encodeURIComponent(run.id), id: "to-report"}, T.report + " (timeline, distributions)")) : null,
+    bound.length ? el("p", {class: "bad", id: "client-bound"}, `Client-bound points (timings may be the client's): ${bound.map(loadLabel).join(", ")}`) : null,
+    perfCharts([{label: run.model, points, colour: COLOURS[0]}]),
+    el("table", {id: "points", class: "pooled"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows),
+    endpointsTable(points),
+    await requestsTable(run.id, POOLED_REQUEST_COLUMNS)];
+}
+
+function turnsBox(points) {
+  // --multi-turn: every session's turn k together (H1's `sessions.by_turn`): with a prefix cache, TTFT should stay
+  // near turn 0's however long the conversation grows, and the cached tokens should cover all but the newest message.
+  const shown = points.filter(p => ((p.sessions || {}).by_turn || []).length);
+  if (!shown.length) return null;
+  const lines = shown.map(p => {
+    const s = p.sessions;
+    return el("p", {class: "sessions-line", "data-point": p.point}, `${loadLabel(p)}: ${s.completed} of ${s.sessions} sessions completed` +
+      (s.ended_by_failure ? `, ${s.ended_by_failure} ended by a failed turn` : "") +
+      ` · ${fmt(s.sessions_per_s, 3)} sessions/s · ${fmt(s.turns_per_session, 2)} turns/session · cached prompt tokens ` +
+      (typeof s.cached_share === "number" ? pct(s.cached_share) : "not reported"));
+  });
+  const rows = shown.flatMap(p => p.sessions.by_turn.map(t => el("tr", {"data-point": p.point, "data-turn": t.turn},
+    el("td", {class: "load"}, loadLabel(p)), el("td", {class: "num turn"}, t.turn), el("td", {class: "num"}, t.requests),
+    el("td", {class: "num"}, t.requests - t.succeeded), el("td", {class: "num ttft-mean"}, ms((t.ttft_s || {}).mean)),
+    el("td", {class: "num"}, ms((t.ttft_s || {}).p50)), el("td", {class: "num ttft-p99"}, ms((t.ttft_s || {}).p99)),
+    el("td", {class: "num prompt-tokens"}, fmt(t.prompt_tokens_mean, 1)), el("td", {class: "num cached-tokens"}, fmt(t.cached_tokens_mean, 1)),
+    el("td", {class: "num cached-share"}, pct(t.cached_share)))));
+  const head = ["Load", "Turn", "Requests", "Failed", "Avg TTFT (ms)", "P50 TTFT (ms)", "P99 TTFT (ms)", "Prompt tokens",
+    "Cached tokens", "Cached %"];
+  const series = (value, keys) => shown.flatMap((p, i) => keys.map(([key, label, dash]) => ({
+    label: `${loadLabel(p)} ${label}`, colour: COLOURS[i % COLOURS.length], dash,
+    points: p.sessions.by_turn.map(t => [t.turn, value(t, key)])})));
+  const ttft = series((t, key) => (typeof (t.ttft_s || {})[key] === "number" ? t.ttft_s[key] * 1000 : null),
+    [["mean", "mean"], ["p99", "p99", DASHES.p99]]);
+  const tokens = series((t, key) => t[key] ?? null, [["cached_tokens_mean", "cached", undefined], ["prompt_tokens_mean", "prompt", DASHES.p90]]);
+  return el("div", {id: "turns-box"}, el("h2", {}, "By turn (multi-turn sessions)"), ...lines,
+    el("div", {class: "charts"}, sweepChart("TTFT by turn (ms)", "chart-turn-ttft", ttft, "ms", "turn"),
+      sweepChart("Prompt and cached tokens by turn", "chart-turn-cached", tokens, "tokens", "turn")),
+    el("table", {id: "turns"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows));
+}
+
+function generationTable(points) {
+  // Reasoning models (time to first answer token beside TTFT, reasoning tokens) and speculative decoding (tokens
+  // per chunk; the server's draft acceptance with --server-metrics): shown only when a point has something to say.
+  const spec = p => (p.server || {}).mean_acceptance_length !== undefined;
+  const chunky = p => typeof (p.tokens_per_chunk || {}).mean === "number" && Math.abs(p.tokens_per_chunk.mean - 1) > 1e-9;
+  const shown = points.filter(p => p.reasoning_requests || p.reasoning_tokens || chunky(p) || spec(p));
+  if (!shown.length) return null;
+  const get = (p, f, k) => (p[f] || {})[k];
+  const rows = shown.map(p => el("tr", {"data-point": p.point},
+    el("td", {class: "load"}, loadLabel(p)),
+    el("td", {class: "num"}, ms(get(p, "ttft_s", "mean"))), el("td", {class: "num ttfo"}, ms(get(p, "ttfo_s", "mean"))),
+    el("td", {class: "num"}, ms(get(p, "ttfo_s", "p99"))),
+    el("td", {class: "num reasoning-tokens"}, fmt(get(p, "reasoning_tokens_per_request", "mean"), 1)),
+    el("td", {class: "num tokens-per-chunk"}, fmt(get(p, "tokens_per_chunk", "mean"), 2)),
+    el("td", {class: "num acceptance"}, spec(p) && typeof p.server.draft_acceptance_rate === "number" ? pct(p.server.draft_acceptance_rate) : "-"),
+    el("td", {class: "num acceptance-length"}, spec(p) ? fmt(p.server.mean_acceptance_length, 2) : "-")));
+  const head = ["Load", "Avg TTFT (ms)", "Avg TTFO (ms)", "P99 TTFO (ms)", "Reasoning tok/request", "Tokens/chunk",
+    "Draft acceptance", "Mean acceptance length"];
+  return el("div", {id: "generation-box"}, el("h2", {}, "Reasoning and decoding"),
+    el("p", {class: "muted note"}, "TTFO: time to the first answer token (after the reasoning). Draft acceptance and " +
+      "acceptance length: the server's speculative-decoding counters over the point (--server-metrics)."),
+    el("table", {id: "generation"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows));
+}
+
+function endpointsTable(points) {
+  // Several endpoints (--url given more than once): each one's share of each point; the table above is overall.
+  const rows = points.flatMap(p => Object.entries(p.endpoints || {}).map(([url, e]) => el("tr", {"data-point": p.point, "data-endpoint": url},
+    el("td", {class: "load"}, loadLabel(p)), el("td", {class: "endpoint"}, url),
+    el("td", {class: "num"}, e.requests), el("td", {class: "num"}, pct(e.success_rate)), el("td", {class: "num"}, fmt(e.rps, 2)),
+    el("td", {class: "num"}, fmt(e.output_throughput, 1)), el("td", {class: "num"}, ms((e.ttft_s || {}).mean)),
+    el("td", {class: "num"}, ms((e.ttft_s || {}).p99)), el("td", {class: "num"}, ms((e.tpot_s || {}).mean, 2)),
+    el("td", {class: "num"}, ms((e.latency_s || {}).p99)))));
+  if (!rows.length) return null;
+  const head = ["Load", "Endpoint", "Requests", "Success", "RPS", "Gen. tok/s", "Avg TTFT (ms)", "P99 TTFT (ms)", "Avg TPOT (ms)", "P99 Lat. (ms)"];
+  return el("div", {id: "endpoints-box"}, el("h2", {}, "Per endpoint"),
+    el("table", {id: "endpoints"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows));
 }
 
 const REQUEST_COLUMNS = [["index", "#"], ["point", "Point"], ["phase", "Phase"], ["ttft_ms", "TTFT (ms)"],
   ["latency_ms", "Latency (ms)"], ["completion_tokens", "Tokens"], ["result", "Result"]];
+const POOLED_REQUEST_COLUMNS = [["index", "#"], ["point", "Point"], ["phase", "Phase"], ["latency_ms", "Latency (ms)"],
+  ["inputs", "Inputs"], ["prompt_tokens", "Input tokens"], ["result", "Result"]];
+const REQUEST_CELLS = {
+  index: r => el("td", {class: "num"}, r.index), point: r => el("td", {class: "num"}, r.point), phase: r => el("td", {}, r.phase),
+  ttft_ms: r => el("td", {class: "num ttft"}, fmt(r.ttft_ms, 1)), latency_ms: r => el("td", {class: "num latency"}, fmt(r.latency_ms, 1)),
+  completion_tokens: r => el("td", {class: "num"}, r.completion_tokens ?? "-"), inputs: r => el("td", {class: "num inputs"}, r.inputs ?? "-"),
+  prompt_tokens: r => el("td", {class: "num input-tokens"}, r.prompt_tokens ?? "-"),
+  result: r => el("td", {class: r.error ? "bad" : ""}, r.error || "ok"),
+};
 
-async function requestsTable(id) {
+async function requestsTable(id, columns = REQUEST_COLUMNS) {
   // Paged by the server, sorted by any column (click a header; again to reverse); redrawn in place.
   const box = el("div", {id: "requests-box"});
   const state = {page: 1, sort: "", desc: false};
@@ -440,13 +585,10 @@ async function requestsTable(id) {
     const qs = new URLSearchParams({id, page: state.page, size: 50, sort: state.sort, desc: state.desc ? "1" : "0"});
     const data = await api("/api/requests?" + qs);
     const pages = Math.max(1, Math.ceil(data.total / data.size));
-    const header = el("tr", {}, ...REQUEST_COLUMNS.map(([key, label]) => el("th", {class: "sortable", "data-sort": key,
+    const header = el("tr", {}, ...columns.map(([key, label]) => el("th", {class: "sortable", "data-sort": key,
       onclick: () => { state.desc = state.sort === key ? !state.desc : false; state.sort = key; state.page = 1; draw(); }},
       label + (state.sort === key ? (state.desc ? " ▼" : " ▲") : ""))));
-    const rows = data.rows.map(r => el("tr", {"data-index": r.index},
-      el("td", {class: "num"}, r.index), el("td", {class: "num"}, r.point), el("td", {}, r.phase),
-      el("td", {class: "num ttft"}, fmt(r.ttft_ms, 1)), el("td", {class: "num latency"}, fmt(r.latency_ms, 1)),
-      el("td", {class: "num"}, r.completion_tokens ?? "-"), el("td", {class: r.error ? "bad" : ""}, r.error || "ok")));
+    const rows = data.rows.map(r => el("tr", {"data-index": r.index}, ...columns.map(([key]) => REQUEST_CELLS[key](r))));
     box.replaceChildren(el("h2", {}, `${T.requests} (${data.total})`),
       data.skipped ? el("p", {class: "warn"}, `${data.skipped} lines of requests.jsonl skipped (not records)`) : "",
       el("div", {class: "pager"},
@@ -498,9 +640,63 @@ async function samplesPage(query) {
     pager("top"), el("div", {id: "samples", class: filters.sample ? "side-by-side" : ""}, ...cards), pager("bottom"));
 }
 
+// Function calling (bfcl_v3, general_fc): the tools a request offered (the sample's `meta.request.tools`), the
+// calls the server parsed (`tool_calls`: name and arguments, the JSON text as sent) and how the verdict was reached.
+function toolsOffered(row) {
+  const meta = row.meta && typeof row.meta === "object" ? row.meta : {};
+  const tools = (meta.request && typeof meta.request === "object" ? meta.request.tools : null) || meta.tools;
+  return Array.isArray(tools) ? tools : [];
+}
+
+function asCall(call) {
+  // A stored call ({id, name, arguments}) or a message's OpenAI call ({id, type, function: {name, arguments}}).
+  const c = call && typeof call === "object" ? call : {};
+  const f = c.function && typeof c.function === "object" ? c.function : c;
+  return {id: c.id ?? null, name: f.name ?? "?", arguments: f.arguments ?? ""};
+}
+
+function prettyArguments(value) {
+  // The arguments as indented JSON; text that is not JSON as it was sent (the verdict says what is wrong with it).
+  if (typeof value !== "string") return JSON.stringify(value, null, 2);
+  try { return JSON.stringify(JSON.parse(value), null, 2); } catch (error) { return value; }
+}
+
+function callsView(calls, cls) {
+  return el("div", {class: "tool-calls " + cls}, ...calls.map(asCall).map((c, i) => el("div", {class: "tool-call", "data-call": i},
+    el("div", {class: "tool-call-head"}, el("code", {class: "tool-name"}, c.name), c.id ? el("span", {class: "muted note"}, ` · id ${c.id}`) : null),
+    el("pre", {class: "plain tool-arguments"}, prettyArguments(c.arguments)))));
+}
+
+function toolsView(tools) {
+  return el("div", {class: "tools-list"}, ...tools.map((t, i) => {
+    const f = t && typeof t === "object" && t.function && typeof t.function === "object" ? t.function : (t || {});
+    return el("div", {class: "tool", "data-tool": f.name ?? i},
+      el("div", {}, el("code", {class: "tool-name"}, f.name ?? "?"), f.description ? el("span", {class: "muted"}, ` · ${f.description}`) : null),
+      f.parameters ? el("pre", {class: "plain tool-parameters"}, JSON.stringify(f.parameters, null, 2)) : null);
+  }));
+}
+
+function callsReadFromText(extracted) {
+  // A server without a tool parser: the calls the scorer read from the answer text (`extracted`, a JSON list).
+  if (typeof extracted !== "string") return [];
+  try { const calls = JSON.parse(extracted); return Array.isArray(calls) ? calls : []; } catch (error) { return []; }
+}
+
+function messageText(message) {
+  // One message as plain text (the copy of the whole prompt): its text and, for an assistant's function calls, name(arguments).
+  const m = message && typeof message === "object" ? message : {content: message};
+  const content = typeof m.content === "string" ? m.content : m.content === null || m.content === undefined ? "" : JSON.stringify(m.content);
+  const calls = Array.isArray(m.tool_calls) ? m.tool_calls.map(asCall).map(c => `${c.name}(${c.arguments})`) : [];
+  const head = m.role === "tool" && m.tool_call_id ? `[tool ${m.tool_call_id}]` : `[${m.role}]`;
+  return [head, content, ...calls].filter(Boolean).join(" ");
+}
+
 function sampleCard(row, runId) {
   const messages = Array.isArray(row.messages) ? row.messages : [];
-  const prompt = messages.map(m => `[${(m || {}).role}] ${(m || {}).content}`).join("\n\n");
+  const prompt = messages.map(messageText).join("\n\n");
+  const tools = toolsOffered(row), calls = Array.isArray(row.tool_calls) ? row.tool_calls : [];
+  const functionCalling = tools.length > 0 || calls.length > 0;
+  const read = functionCalling && !calls.length ? callsReadFromText(row.extracted) : [];
   const download = field => "/api/sample-text?" + new URLSearchParams({id: runId, key: row.key, field});
   const answer = row.answer_text ?? row.response;  // what was judged: reasoning (<think>, harmony analysis) removed
   const query = new URLSearchParams(params().query);
@@ -508,25 +704,34 @@ function sampleCard(row, runId) {
   const facts = [row.finish_reason ? `finish ${row.finish_reason}` : null,
     typeof row.completion_tokens === "number" ? `${row.completion_tokens} tokens` : null,
     typeof row.latency_s === "number" ? `${ms(row.latency_s, row.latency_s < 0.01 ? 2 : 0)} ms` : null,
-    row.attempts > 1 ? `${row.attempts} attempts` : null, row.method ? `judged by ${row.method}` : null].filter(Boolean);
+    row.attempts > 1 ? `${row.attempts} attempts` : null, row.method && !functionCalling ? `judged by ${row.method}` : null].filter(Boolean);
   return el("div", {class: "sample", "data-key": row.key},
     el("div", {}, el("span", {class: `tag ${row.verdict}`}, row.verdict), " ",
       el("b", {}, `${row.benchmark} / ${row.subset} / ${row.sample_id}`), ` · repeat ${row.repeat}`,
       " · ", el("a", {href: "#/samples?" + query, class: "repeats"}, T.repeats)),
     el("div", {class: "facts muted"}, facts.join(" · ")),
-    el("div", {class: "verdict-line"}, `${T.extracted}: `, renderMathValue(row.extracted, "extracted"), ` · ${T.gold}: `,
-      renderMathValue(row.gold, "gold"), row.error ? el("span", {class: "bad"}, ` · ${row.error}`) : null),
+    functionCalling ? el("div", {class: "verdict-line"}, `${T.gold}: `, el("code", {class: "gold"}, row.gold ?? "-"),
+      row.error ? el("span", {class: "bad"}, ` · ${row.error}`) : null)
+      : el("div", {class: "verdict-line"}, `${T.extracted}: `, renderMathValue(row.extracted, "extracted"), ` · ${T.gold}: `,
+        renderMathValue(row.gold, "gold"), row.error ? el("span", {class: "bad"}, ` · ${row.error}`) : null),
+    functionCalling && row.method ? el("div", {class: "method-line"}, `${T.method}: `, el("code", {class: "method"}, row.method)) : null,
     lazyDetails(`${T.conversation} (${messages.length})`, "prompt-box", () => chatView(messages, prompt)),
+    tools.length ? lazyDetails(`${T.toolsOffered} (${tools.length}): ${tools.map(t => asCall(t).name).join(", ")}`, "tools-offered",
+      () => toolsView(tools)) : null,
     row.reasoning ? lazyDetails(`${T.reasoning} (${kb(row.reasoning.length)})`, "reasoning",
       () => textBox(row.reasoning, "reasoning-text", download("reasoning"))) : null,
-    el("div", {class: "answer-title"}, T.answer), textBox(answer ?? "-", "answer", download(row.answer_text !== null && row.answer_text !== undefined ? "answer_text" : "response")),
+    functionCalling ? el("div", {class: "answer-title calls-title"}, `${T.toolCalls} (${calls.length || read.length})`) : null,
+    functionCalling ? (calls.length ? callsView(calls, "made") : read.length ? el("div", {},
+      el("p", {class: "muted note"}, T.callsInText), callsView(read, "from-text")) : el("p", {class: "muted no-calls"}, T.noCalls)) : null,
+    functionCalling && !answer ? null : el("div", {class: "answer-title"}, T.answer),
+    functionCalling && !answer ? null : textBox(answer ?? "-", "answer", download(row.answer_text !== null && row.answer_text !== undefined ? "answer_text" : "response")),
     row.response && row.response !== answer ? lazyDetails(T.rawResponse, "raw-response",
       () => textBox(row.response, "raw", download("response"))) : null,
     lazyDetails(T.details, "sample-details", () => el("pre", {class: "plain json"}, JSON.stringify({
       score: row.score, scores: row.scores, method: row.method, judge: row.judge, meta: row.meta,
       finish_reason: row.finish_reason, prompt_tokens: row.prompt_tokens, completion_tokens: row.completion_tokens,
       latency_s: row.latency_s, ttft_s: row.ttft_s, http_status: row.http_status, attempts: row.attempts,
-      error: row.error, error_kind: row.error_kind}, null, 1))));
+      error: row.error, error_kind: row.error_kind, extracted: functionCalling ? row.extracted : undefined}, null, 1))));
 }
 
 function copyButton(text) {
@@ -552,11 +757,14 @@ function chatView(messages, whole) {
       }).join("\n");
     }
     const text = content === null || content === undefined ? "" : String(content);
+    const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
     return el("div", {class: `bubble role-${String(message.role || "user").replace(/[^a-z]/g, "")}`, "data-message": i},
-      el("div", {class: "bubble-head"}, el("b", {}, message.role || "?"), copyButton(text)),
-      textBox(text, "prompt"),
+      el("div", {class: "bubble-head"}, el("b", {}, message.role || "?"),
+        message.tool_call_id ? el("span", {class: "muted note tool-call-id"}, `answers call ${message.tool_call_id}`) : null,
+        copyButton(text || messageText(message))),
+      text || !calls.length ? textBox(text, "prompt") : null,  // an assistant's function calls alone have content null
       ...images.map(url => el("div", {class: "muted"}, `[image: ${url.startsWith("data:") ? "inline data, " + kb(url.length) : url}]`)),
-      message.tool_calls ? el("pre", {class: "plain tool-calls"}, JSON.stringify(message.tool_calls, null, 1)) : null);
+      calls.length ? callsView(calls, "in-message") : null);
   });
   return el("div", {class: "chat"}, el("div", {class: "tools"}, copyButton(whole)), ...bubbles);
 }
@@ -685,11 +893,15 @@ async function comparePage(query) {
   const swatch = i => el("span", {class: "swatch", style: `background:${COLOURS[i % COLOURS.length]}`});
   if (data.kind === "perf") {
     const modes = data.points.map(modeOf);
+    const pool = data.points.every(pooled);  // embeddings / rerank runs: inputs per second, not TTFT and TPOT
     const rows = [];
     data.points.forEach((points, i) => points.forEach(p => rows.push(el("tr", {},
       el("td", {}, swatch(i), names[i]), el("td", {class: "load"}, loadLabel(p)), el("td", {class: "num"}, fmt(p.rps, 2)),
-      el("td", {class: "num"}, ms((p.ttft_s || {}).mean)), el("td", {class: "num"}, ms((p.tpot_s || {}).mean, 2)),
+      ...(pool ? [el("td", {class: "num inputs-per-s"}, fmt(p.endpoint.inputs_per_s, 1)), el("td", {class: "num"}, ms((p.latency_s || {}).mean))]
+        : [el("td", {class: "num"}, ms((p.ttft_s || {}).mean)), el("td", {class: "num"}, ms((p.tpot_s || {}).mean, 2))]),
       el("td", {class: "num"}, ms((p.latency_s || {}).p99))))));
+    const heads = pool ? ["Run", "Load", "RPS", "Inputs/s", "Avg Lat. (ms)", "P99 Lat. (ms)"]
+      : ["Run", "Load", "RPS", "Avg TTFT (ms)", "Avg TPOT (ms)", "P99 Lat. (ms)"];
     const mixed = new Set(modes).size > 1;
     return el("div", {}, el("h1", {}, T.compare),
       mixed ? el("p", {class: "warn", id: "mixed-load"}, "These runs were driven differently: " +
@@ -697,7 +909,7 @@ async function comparePage(query) {
         ". One x axis holds both; points at the same x are not the same load.") : null,
       perfCharts(data.points.map((points, i) => ({label: shortNames[i], points, colour: COLOURS[i % COLOURS.length]}))),
       el("table", {id: "compare-table"},
-      el("tr", {}, ...["Run", "Load", "RPS", "Avg TTFT (ms)", "Avg TPOT (ms)", "P99 Lat. (ms)"].map(h => el("th", {}, h))), ...rows));
+      el("tr", {}, ...heads.map(h => el("th", {}, h))), ...rows));
   }
   const scoreRows = data.scores.map(s => el("tr", {}, el("td", {}, s.benchmark), el("td", {}, s.subset),
     ...s.scores.map(v => el("td", {class: "num"}, fmt(v)))));
@@ -718,12 +930,71 @@ async function comparePage(query) {
   };
   const filters = names.map((n, i) => el("label", {}, `${n}: `, el("select", {class: "run-verdict", "data-run": i, onchange: e => { wanted[i] = e.target.value; apply(); }},
     ...["", "correct", "wrong", "error", "truncated", "absent"].map(v => el("option", {value: v}, v || T.all)))));
+  const paired = data.runs.length === 2 ? await pairedTest(data.runs, names) : null;
   return el("div", {}, el("h1", {}, T.compare),
     el("p", {class: "muted", id: "sample-counts"}, names.map((n, i) => `${n}: ${data.in_run[i]} samples`).join(" · ")),
     el("table", {id: "compare-table"}, el("tr", {}, el("th", {}, "Benchmark"), el("th", {}, "Subset"), ...names.map(n => el("th", {}, n))), ...scoreRows),
+    paired,
     el("div", {class: "filters"}, ...filters),
     el("h2", {id: "changed-title"}, `Verdict changed (${data.changed_total}, of samples in every run)`), changedTable,
     el("h2", {id: "partial-title"}, `Not in every run (${data.partial_total})`), partialTable);
+}
+
+const FLIPS_SHOWN = 200;
+
+async function pairedTest(runs, names) {
+  // `assay eval compare A B`: per benchmark the paired difference, its interval and p-value, the verdict, the
+  // samples flipped each way (each linked to its page in both runs) and how many samples a 1 pt change needs.
+  const box = el("div", {id: "paired-box"}, el("h2", {id: "paired-title"}, "Paired test: did run B change the score?"));
+  let data;
+  try {
+    data = await api("/api/compare-eval?" + runs.map(r => "id=" + encodeURIComponent(r.id)).join("&"));
+  } catch (error) {
+    box.append(el("p", {class: "bad", id: "paired-error"}, error.message));
+    return box;
+  }
+  if (data.error) {
+    box.append(el("p", {class: "warn", id: "paired-error"}, data.error));
+    return box;
+  }
+  const [a, b] = runs;
+  box.append(el("p", {class: "muted"}, `A (reference): ${names[0]} · B: ${names[1]}. McNemar's exact test for one answer per ` +
+    "sample, a paired bootstrap for repeats; a failed request is never counted as a wrong answer."));
+  const pt = v => (typeof v === "number" ? (v > 0 ? "+" : "") + v.toFixed(1) : "-");
+  const score = v => (typeof v === "number" ? (100 * v).toFixed(1) : "-");
+  const verdictClass = v => (v.startsWith("regression") ? "bad" : v.startsWith("improvement") ? "good" : "muted");
+  const head = ["Benchmark", "Paired", "Score A (%)", "Score B (%)", "Δ pt (B−A)", "95% CI pt", "p", "Test", "Worse", "Better", "Verdict"];
+  const rows = data.benchmarks.map(x => el("tr", {"data-benchmark": x.benchmark},
+    el("td", {}, x.benchmark), el("td", {class: "num"}, x.paired), el("td", {class: "num"}, score(x.score_a)),
+    el("td", {class: "num"}, score(x.score_b)), el("td", {class: "num difference"}, pt(x.difference_pt)),
+    el("td", {class: "num ci"}, x.ci95_pt ? `[${pt(x.ci95_pt[0])}, ${pt(x.ci95_pt[1])}]` : "-"),
+    el("td", {class: "num p-value"}, typeof x.p_value === "number" ? String(Number(x.p_value.toPrecision(4))) : "-"),
+    el("td", {}, x.test), el("td", {class: "num worse-count"}, x.worse.length), el("td", {class: "num better-count"}, x.better.length),
+    el("td", {class: "verdict " + verdictClass(x.verdict)}, x.verdict)));
+  box.append(el("table", {id: "paired"}, el("tr", {}, ...head.map(h => el("th", {}, h))), ...rows));
+  const link = (run, benchmark, sample) => "#/samples?" + new URLSearchParams({id: run.id, benchmark, sample});
+  const flips = (x, ids, kind, label) => {
+    if (!ids.length) return null;
+    const items = ids.slice(0, FLIPS_SHOWN).map(id => el("li", {"data-sample": id}, id, " (",
+      el("a", {href: link(a, x.benchmark, id), class: "flip-a"}, "A"), " · ",
+      el("a", {href: link(b, x.benchmark, id), class: "flip-b"}, "B"), ")"));
+    const more = ids.length > FLIPS_SHOWN ? el("li", {class: "muted"}, `… and ${ids.length - FLIPS_SHOWN} more`) : null;
+    return el("div", {class: "flips " + kind}, el("h4", {}, `${label} (${ids.length})`), el("ul", {class: "flip-list"}, ...items, more));
+  };
+  for (const x of data.benchmarks) {
+    const notes = [];
+    if (x.excluded || x.errors_a || x.errors_b) notes.push(`${x.excluded} sample(s) left out: a failed request is never a wrong answer (${x.errors_a} failed generation(s) in A, ${x.errors_b} in B).`);
+    if (x.only_a || x.only_b) notes.push(`${x.only_a} sample(s) only in A and ${x.only_b} only in B: not compared.`);
+    box.append(el("div", {class: "paired-benchmark", "data-benchmark": x.benchmark}, el("h3", {}, x.benchmark),
+      el("p", {class: "verdict-line " + verdictClass(x.verdict)}, x.verdict + (typeof x.p_value === "number" ? ` (${x.test}, p = ${Number(x.p_value.toPrecision(4))})` : "")),
+      flips(x, x.worse, "worse", "Right in A, wrong in B"), flips(x, x.better, "better", "Wrong in A, right in B"),
+      ...notes.map(n => el("p", {class: "muted note"}, n)),
+      x.power_note ? el("p", {class: "power-note note"}, "Power: " + x.power_note) : null));
+  }
+  for (const [side, list] of [["A", data.only_in_a], ["B", data.only_in_b]]) {
+    if (list && list.length) box.append(el("p", {class: "muted"}, `Only in run ${side} (not compared): ${list.join(", ")}`));
+  }
+  return box;
 }
 
 window.addEventListener("hashchange", route);

@@ -36,6 +36,14 @@ class SimRecord:
     finish_reason: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     """The request body less its prompt or messages (sampling parameters, stop, n, ...): what the server was asked."""
+    messages: list[Any] | None = None
+    """Chat: the messages exactly as received (a multi-turn test checks turn k carries turns < k and their answers)."""
+    endpoint: str | None = None
+    """``embeddings``, ``rerank``, ``score`` or ``responses`` (None: chat or completions)."""
+    inputs: int | None = None
+    """Embeddings: texts in the request (its batch size); rerank/score: documents ranked."""
+    images: list[dict[str, Any]] = field(default_factory=list)
+    """Chat: each image part decoded (size, mode, format, bytes: :mod:`assay.engines.sim.images`)."""
 
 
 class Simulator:
@@ -61,6 +69,23 @@ class Simulator:
         if self.settings.max_batch and self._gate is None:
             self._gate = asyncio.Semaphore(self.settings.max_batch)
         return self._gate
+
+    async def admit(self, record: SimRecord) -> asyncio.Semaphore | None:
+        """Wait in the queue for a batch slot (``max_batch``), then count the request in flight and stamp its
+        start; every route's request does this, and gives the slot back with :meth:`leave`."""
+        gate = self.gate()
+        self.waiting += 1
+        if gate is not None:
+            await gate.acquire()
+        self.waiting -= 1
+        self.in_flight += 1
+        record.start_ns = time.perf_counter_ns()
+        return gate
+
+    def leave(self, gate: asyncio.Semaphore | None) -> None:
+        self.in_flight -= 1
+        if gate is not None:
+            gate.release()
 
     def ttft_s(self) -> float:
         s = self.settings

@@ -1,4 +1,5 @@
-"""The simulator's routes: the OpenAI completion endpoints (streamed or whole, with injected faults),
+"""The simulator's routes: the OpenAI completion endpoints (streamed or whole, with injected faults), embeddings,
+rerank/score and the Responses API (:mod:`.endpoints`),
 ``/health``, ``/v1/models``, Prometheus ``/metrics``, and ``/sim/records`` / ``/sim/reset`` for tests.
 
 Chunks go out on absolute deadlines (``first + i × TPOT``), so the schedule never drifts; each
@@ -13,6 +14,9 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from assay.engines.sim import spec_decode
+from assay.engines.sim.endpoints import POOLING_PATHS, RESPONSES_PATHS, next_chunk, pooling, responses
+from assay.engines.sim.images import seen_images
 from assay.engines.sim.model import Script, SimRecord, Simulator, sleep_until
 from assay.engines.sim.settings import SimSettings
 
@@ -28,12 +32,19 @@ async def route(sim: Simulator, request: Request, arrival: int, reply: Reply) ->
             reply.json(405, {"error": {"message": "use POST"}})
             return
         await _complete(sim, path.endswith("/chat/completions"), request, arrival, reply)
+    elif path in POOLING_PATHS or path in RESPONSES_PATHS:
+        if method != "POST":
+            reply.json(405, {"error": {"message": "use POST"}})
+        elif path in RESPONSES_PATHS:
+            await responses(sim, request, arrival, reply)
+        else:
+            await pooling(sim, POOLING_PATHS[path], request, arrival, reply)
     elif path == "/health":
         reply.json(200, {"status": "ok"})
     elif path == "/v1/models":
         reply.json(200, {"object": "list", "data": [{"id": settings.model, "object": "model"}]})
     elif path == "/metrics":
-        reply.whole(200, sim.metrics_text().encode(), "text/plain; version=0.0.4")
+        reply.whole(200, (sim.metrics_text() + spec_decode.metrics_text(sim)).encode(), "text/plain; version=0.0.4")
     elif path == "/sim/records":
         reply.json(200, {"settings": asdict(settings), "records": [asdict(r) for r in sim.records],
                          "reads_kernel_stamped": sim.reads_kernel_stamped, "reads_self_stamped": sim.reads_self_stamped})
@@ -66,6 +77,8 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
     continuous = bool(options.get("continuous_usage_stats"))
     record = SimRecord(id=sim.new_id(), arrival_ns=arrival, prompt_tokens=max(1, len(text.split())),
                        params={k: v for k, v in body.items() if k not in ("prompt", "messages")})
+    record.messages = body["messages"] if chat else None
+    record.images = seen_images(body) if chat else []
     record.fault = fault = sim.draw_fault()
     sim.records.append(record)
     if fault in ("http500", "http503"):
@@ -89,13 +102,7 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
             return
         max_tokens = min(max_tokens, settings.context_tokens - record.prompt_tokens)
     limit = max_tokens * 5 if fault == "runaway" else max_tokens
-    gate = sim.gate()
-    sim.waiting += 1
-    if gate is not None:
-        await gate.acquire()
-    sim.waiting -= 1
-    sim.in_flight += 1
-    record.start_ns = time.perf_counter_ns()
+    gate = await sim.admit(record)
     try:
         script = Script(settings, chat, max_tokens)
         kind = "chat.completion.chunk" if chat else "text_completion"
@@ -114,8 +121,7 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
                 message["reasoning_content"] = reasoning
             choice: dict[str, Any] = {"index": 0, "finish_reason": record.finish_reason}
             choice.update({"message": message} if chat else {"text": answer})
-            usage = {"prompt_tokens": record.prompt_tokens, "completion_tokens": max_tokens,
-                     "total_tokens": record.prompt_tokens + max_tokens}
+            usage = _usage(record.prompt_tokens, max_tokens, script)
             sim.served += 1
             sim.tokens_total += max_tokens
             reply.json(200, {"id": record.id, "object": "chat.completion" if chat else "text_completion",
@@ -148,9 +154,7 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
                         reply.reset()
                     return
             k = min(per_chunk, limit - sent)
-            answer, reasoning = script.text(sent, sent + k)
-            if record.first_answer_chunk is None and script.answer_in(sent, sent + k):
-                record.first_answer_chunk = len(record.chunk_ns)
+            answer, reasoning = next_chunk(script, record, sent, k)
             sent += k
             choice = {"index": 0, "finish_reason": finish_reason if sent >= limit else None}
             if chat:
@@ -164,8 +168,7 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
                 choice["text"] = answer + reasoning
             event: dict[str, Any] = {"id": record.id, "object": kind, "model": settings.model, "choices": [choice]}
             if continuous:
-                event["usage"] = {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
-                                  "total_tokens": record.prompt_tokens + sent}
+                event["usage"] = _usage(record.prompt_tokens, sent, script)
             payload = b"data: " + dumps(event).encode() + b"\n\n"
             record.chunk_ns.append(time.perf_counter_ns())  # the moment the chunk is handed over
             if fault == "split":
@@ -183,8 +186,7 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
                                           "choices": [choice]}).encode() + b"\n\n")
         if options.get("include_usage"):
             usage_event = {"id": record.id, "object": kind, "model": settings.model, "choices": [],
-                           "usage": {"prompt_tokens": record.prompt_tokens, "completion_tokens": sent,
-                                     "total_tokens": record.prompt_tokens + sent}}
+                           "usage": _usage(record.prompt_tokens, sent, script)}
             reply.chunk(b"data: " + dumps(usage_event).encode() + b"\n\n")
         if fault != "no_done":
             reply.chunk(b"data: [DONE]\n\n")
@@ -195,9 +197,18 @@ async def _complete(sim: Simulator, chat: bool, request: Request, arrival: int, 
         sim.tokens_total += sent
         reply.end_stream()
     finally:
-        sim.in_flight -= 1
-        if gate is not None:
-            gate.release()
+        sim.leave(gate)
+
+
+def _usage(prompt_tokens: int, completion_tokens: int, script: Script) -> dict[str, Any]:
+    """OpenAI's usage object; with reasoning streamed as ``reasoning_content``, its
+    ``completion_tokens_details.reasoning_tokens`` as vLLM's reasoning parser counts them (the tokens before the
+    answer). Harmony text in the content is what a server without a harmony parser sends: it counts none."""
+    usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens}
+    if script.reasoning > 0:
+        usage["completion_tokens_details"] = {"reasoning_tokens": min(script.reasoning, completion_tokens)}
+    return usage
 
 
 async def _keep_alive_forever(sim: Simulator, reply: Reply, record: SimRecord, chat: bool, kind: str) -> None:

@@ -82,3 +82,13 @@ class SimSettings:
     context_tokens: int = field(default=0, metadata=flag(
         "prompt + output tokens per request; reaching it ends with finish_reason length (0: no limit)"))
     """A request that reaches it stops before max_tokens, as a real engine's context limit does."""
+    pooling_ms: float = field(default=5.0, metadata=flag(
+        "embeddings/rerank/score: time of a request besides its inputs"))
+    pooling_ms_per_input: float = field(default=1.0, metadata=flag(
+        "embeddings/rerank/score: time per text embedded or document ranked"))
+    """An embeddings request of N texts (a rerank of N documents) takes exactly
+    ``pooling_ms + N × pooling_ms_per_input`` from leaving the queue to its answer."""
+    spec_draft_tokens: int = field(default=0, metadata=flag(
+        "emulate speculative decoding: K draft tokens a step, each chunk one step that accepted its tokens less "
+        "one; vLLM's spec_decode counters on /metrics (0: off)"))
+    """See :mod:`assay.engines.sim.spec_decode`; the accepted tokens a step follow ``tokens_per_chunk``."""

