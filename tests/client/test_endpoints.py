@@ -10,32 +10,14 @@ import pytest
 
 from assay.client import ChatOrCompletionRequest, OpenAIClient, Response, endpoint_kind
 from assay.client.endpoints import resolve_url
-
-
-async def _serve(status: int, content_type: str, pieces: list[bytes], delay_s: float):
-    """One HTTP/1.1 answer per connection: ``pieces`` written one by one, ``delay_s`` apart."""
-    received: list[tuple[bytes, bytes]] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
-        received.append((head.split(b" ")[1], await reader.readexactly(length)))
-        writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n".encode())
-        for piece in pieces:
-            writer.write(piece)
-            await writer.drain()
-            if delay_s:
-                await asyncio.sleep(delay_s)
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1], received
+from tests.helpers import serve_bytes
 
 
 def _send(path: str, request: ChatOrCompletionRequest, pieces: list[bytes], *, status: int = 200,
           content_type: str = "application/json", delay_s: float = 0.0, **client_args) -> tuple[Response, str, dict]:
     async def main():
-        server, port, received = await _serve(status, content_type, pieces, delay_s)
+        server, port, received = await serve_bytes(pieces, status=status, content_type=content_type,
+                                                   delay_s=delay_s)
         async with server, OpenAIClient(f"http://127.0.0.1:{port}{path}", "m", **client_args) as client:
             response = await client.send(request)
         return response, received

@@ -9,38 +9,19 @@ import pytest
 
 from assay.client import ChatOrCompletionRequest, OpenAIClient, Response
 from assay.perf.records import RecordMaker
+from tests.helpers import serve_bytes
 
 
 def _event(payload) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
-async def _serve(pieces: list[bytes], delay_s: float = 0.0):
-    """An HTTP/1.1 server on loopback that answers one request with ``pieces`` (chunked by hand)."""
-    received: list[bytes] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
-        received.append(await reader.readexactly(length))
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
-        for piece in pieces:
-            writer.write(piece)
-            await writer.drain()
-            if delay_s:
-                await asyncio.sleep(delay_s)
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1], received
-
-
 def _run(pieces, *, url_path="/v1/completions", delay_s=0.0, **client_args) -> tuple[Response, list[bytes]]:
     async def main():
-        server, port, received = await _serve(pieces, delay_s)
+        server, port, received = await serve_bytes(pieces, delay_s=delay_s)
         async with server, OpenAIClient(f"http://127.0.0.1:{port}{url_path}", "m", **client_args) as client:
             response = await client.send(ChatOrCompletionRequest(prompt="hi", max_tokens=8))
-        return response, received
+        return response, [body for _, body in received]
 
     return asyncio.run(main())
 
