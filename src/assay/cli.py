@@ -19,6 +19,31 @@ EXIT_TERMINATED = 143
 """128 + SIGTERM: what a shell reports for a process that signal ended."""
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, sized without ``shutil`` (argparse imports it, and with it ``lzma``, ``bz2``
+    and ``zlib``, ~5 ms, just to read the terminal's width, on every ``add_argument``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
+
+
+def _terminal_columns() -> int:
+    """What ``shutil.get_terminal_size().columns`` says: ``$COLUMNS``, else stdout's terminal, else 80."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage dump) and exit code 2.
 
@@ -29,6 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, arguments: Callable[[argparse.ArgumentParser], None] | None = None,
                  **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
         self._arguments = arguments
 

@@ -25,10 +25,10 @@ def test_times_count_from_the_send_or_from_the_start_when_nothing_was_sent():
     assert (never_sent.latency_s, never_sent.ttft_s) == (3_000 / 1e9, None)
 
 
-def test_text_is_joined_from_the_streamed_pieces_reasoning_first():
-    response = Response(start_ns=0, end_ns=1, answer_pieces=["4", "2"], reasoning_pieces=["six ", "sevens"])
+def test_text_is_reasoning_then_answer_and_no_reasoning_reads_as_none():
+    response = Response(start_ns=0, end_ns=1, answer_text="42", reasoning_text="six sevens")
     assert (response.answer, response.reasoning, response.text) == ("42", "six sevens", "six sevens42")
-    assert Response(start_ns=0, end_ns=1, answer_pieces=["x"]).reasoning is None
+    assert Response(start_ns=0, end_ns=1, answer_text="x").reasoning is None
 
 
 def test_a_tokenizer_count_replaces_missing_usage_but_never_clears_an_earlier_failure():

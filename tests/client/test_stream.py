@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
 
 from assay.client import ChatOrCompletionRequest, OpenAIClient, Response
 from assay.perf.records import RecordMaker
+from assay.store import RequestRecord, read_records, row_encoder
 from tests.helpers import serve_bytes
 
 
@@ -16,11 +18,11 @@ def _event(payload) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
-def _run(pieces, *, url_path="/v1/completions", delay_s=0.0, **client_args) -> tuple[Response, list[bytes]]:
+def _run(pieces, *, url_path="/v1/completions", delay_s=0.0, max_tokens=8, **client_args) -> tuple[Response, list[bytes]]:
     async def main():
         server, port, received = await serve_bytes(pieces, delay_s=delay_s)
         async with server, OpenAIClient(f"http://127.0.0.1:{port}{url_path}", "m", **client_args) as client:
-            response = await client.send(ChatOrCompletionRequest(prompt="hi", max_tokens=8))
+            response = await client.send(ChatOrCompletionRequest(prompt="hi", max_tokens=max_tokens))
         return response, [body for _, body in received]
 
     return asyncio.run(main())
@@ -38,7 +40,7 @@ def test_multi_token_chunks_with_per_chunk_usage_and_events_split_across_reads()
     record, received = _run(pieces, delay_s=0.02, continuous_usage=True)
     assert record.error is None
     assert record.completion_tokens == 6 and record.prompt_tokens == 5 and record.token_source == "usage"
-    assert record.chunk_tokens == [1, 3, 2]
+    assert list(record.chunk_tokens) == [1, 3, 2]
     assert record.finish_reason == "length" and record.output_chars == 6
     assert (record.http_status, record.connection_retries, record.retry_after_s, record.min_tokens) == (200, 0, None, None)
     body = json.loads(received[0])
@@ -86,8 +88,31 @@ def test_usage_missing_falls_back_to_the_tokenizer_and_says_so():
     assert (record.index, record.point, record.phase, record.concurrency) == (7, 2, "measure", 4)
     assert (record.scheduled_ns, record.start_ns) == (500, 1_000)
     assert record.end_ns == response.end_ns - origin and record.end_epoch_s == (10**18 + record.end_ns) / 1e9
-    assert record.chunk_times_us == [(t - response.sent_ns) // 1000 for t in response.chunk_ns]
+    assert list(record.chunk_times_us) == [(t - response.sent_ns) // 1000 for t in response.chunk_ns]
     assert (record.requested_prompt_tokens, record.requested_max_tokens, record.output_chars) == (1, 8, 13)
+
+
+def test_a_streams_marks_and_text_give_the_collector_nothing_to_walk_and_still_write_as_json(tmp_path):
+    """A collection during a load walks every young container's items: 128 streams of 256 marks kept in
+    lists made pauses of several ms. The marks are arrays and the text one buffer: nothing inside to walk."""
+    tokens = [_event({"choices": [{"text": f" w{i}"}], "usage": {"prompt_tokens": 1, "completion_tokens": i + 1}})
+              for i in range(300)]
+    response, _ = _run([b"".join(tokens) + b"data: [DONE]\n\n"], max_tokens=300, continuous_usage=True)
+    assert response.error is None and len(response.chunk_ns) == 300 and response.answer.endswith(" w299")
+    record = RecordMaker(response.start_ns, 0).record(response, ChatOrCompletionRequest(prompt="hi", max_tokens=300),
+                                                      index=0, point=0, phase="measure", concurrency=1)
+    def walked(container):  # what a collection visits from it, its type aside
+        return [item for item in gc.get_referents(container) if not isinstance(item, type)]
+
+    for marks in (response.chunk_ns, response.chunk_tokens, record.chunk_times_us, record.chunk_tokens):
+        assert len(marks) == 300 and walked(marks) == []
+    assert len(walked(list(record.chunk_times_us))) == 300  # the near miss: a list's ints are all visited
+    # Written and read back as JSON arrays of the same numbers.
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(row_encoder()(record) + b"\n")
+    (back,), skipped = read_records(path)
+    assert skipped == 0 and isinstance(back, RequestRecord)
+    assert back.chunk_times_us == list(record.chunk_times_us) and back.chunk_tokens == [1] * 300
 
 
 def test_a_tokenizer_count_below_min_tokens_after_a_length_finish_is_a_failure():

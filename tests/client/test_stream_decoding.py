@@ -46,7 +46,7 @@ def _stream(n: int, *, chat: bool = True, crlf: bool = False) -> list[bytes]:
 
 
 def _summary(state: StreamState) -> tuple[object, ...]:
-    return ("".join(state.answer_pieces), "".join(state.reasoning_pieces), len(state.chunk_ns), state.finish_reason,
+    return (state.answer_text(), state.reasoning_text(), len(state.chunk_ns), state.finish_reason,
             state.prompt_tokens, state.completion_tokens, state.output_chars, state.done, state.malformed,
             state.response_id, state.per_chunk_usage, list(state.chunk_tokens), state.problem())
 
@@ -62,10 +62,10 @@ def _feed(reads: list[bytes]) -> StreamState:
 def test_one_event_per_read_gives_every_field_and_time():
     events = _stream(5)
     state = _feed(events)
-    assert "".join(state.answer_pieces) == " w0 w1 w2 w3 w4"
-    assert "".join(state.reasoning_pieces) == "think0think1"
+    assert state.answer_text() == " w0 w1 w2 w3 w4"
+    assert state.reasoning_text() == "think0think1"
     # Reads 1-2 carried reasoning, 3-7 answer text: each chunk has its own read's time.
-    assert state.chunk_ns == [1, 2, 3, 4, 5, 6, 7]
+    assert list(state.chunk_ns) == [1, 2, 3, 4, 5, 6, 7]
     assert (state.first_reasoning_ns, state.first_answer_ns, state.first_token_ns) == (1, 3, 1)
     assert state.finish_reason == "stop" and state.done and state.malformed == 0
     assert state.completion_tokens == 5 and state.prompt_tokens == 5
@@ -78,7 +78,7 @@ def test_per_chunk_usage_gives_tokens_per_chunk():
     events = [_event(f" w{i}", usage={"prompt_tokens": 3, "completion_tokens": 2 * (i + 1)}, chat=False)
               for i in range(4)] + [b"data: [DONE]\n\n"]
     state = _feed(events)
-    assert state.per_chunk_usage and state.chunk_tokens == [2, 2, 2, 2]
+    assert state.per_chunk_usage and list(state.chunk_tokens) == [2, 2, 2, 2]
 
 
 @pytest.mark.slow
@@ -98,7 +98,7 @@ def test_a_chunk_gets_the_time_of_the_read_that_completed_it():
     state.feed(first[:20], 10)
     state.feed(first[20:] + second, 20)  # the end of the first event and all of the second
     state.finish(30)
-    assert state.chunk_ns == [20, 20]
+    assert list(state.chunk_ns) == [20, 20]
 
 
 def test_malformed_event_is_counted_and_fails_the_response():
@@ -110,14 +110,14 @@ def test_malformed_event_is_counted_and_fails_the_response():
 
 def test_events_after_done_are_ignored():
     state = _feed([_event(" a", chat=False), b"data: [DONE]\n\n", _event(" late", chat=False)])
-    assert "".join(state.answer_pieces) == " a"
+    assert state.answer_text() == " a"
 
 
 def test_last_line_without_newline_still_counts():
     state = StreamState()
     state.feed(_event(" a", chat=False).rstrip(b"\n"), 5)
     state.finish(9)
-    assert state.answer_pieces == [" a"] and state.chunk_ns == [9]
+    assert state.answer_text() == " a" and list(state.chunk_ns) == [9]
 
 
 def test_server_error_event_fails_the_response():

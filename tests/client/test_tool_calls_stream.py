@@ -38,8 +38,8 @@ def test_streamed_calls_are_joined_by_index_in_any_interleaving():
     assert state.problem() == (None, None)  # no text, yet a whole answer
     assert state.finish_reason == "tool_calls"
     # Every piece of a call is generated output: it marks the first token and the answer's start.
-    assert state.chunk_ns == [1, 2, 3, 4, 5] and state.first_token_ns == 1 and state.first_answer_ns == 1
-    assert state.answer_pieces == [] and state.output_chars == 0
+    assert list(state.chunk_ns) == [1, 2, 3, 4, 5] and state.first_token_ns == 1 and state.first_answer_ns == 1
+    assert state.answer_text() == "" and state.output_chars == 0
 
 
 def test_a_message_with_calls_and_objects_as_arguments():
@@ -69,8 +69,8 @@ def test_text_before_a_call_keeps_its_own_marks():
         _delta(content="Let me check."),
         _delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}]),
     ])
-    assert state.first_answer_ns == 1 and state.chunk_ns == [1, 2]
-    assert "".join(state.answer_pieces) == "Let me check." and state.tool_calls()[0].name == "f"
+    assert state.first_answer_ns == 1 and list(state.chunk_ns) == [1, 2]
+    assert state.answer_text() == "Let me check." and state.tool_calls()[0].name == "f"
 
 
 def test_no_calls_costs_nothing_and_says_nothing():

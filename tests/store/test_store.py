@@ -193,6 +193,59 @@ for i in range(5):
     assert [r.index for r in records] == [0, 1] and skipped == 0 and path.read_bytes().endswith(b"\n")
 
 
+def test_a_background_writer_keeps_order_waits_at_close_and_reports_its_write_error(tmp_path):
+    """perf's records writer makes its system calls in a thread (a throttled write must not hold the event
+    loop): lines in order, all written when close returns, and a write error said to the caller."""
+    import msgspec
+
+    path = tmp_path / "requests.jsonl"
+    record = RequestRecord(index=0, point=0, phase="measure", concurrency=1, start_ns=0, end_ns=1)
+    line = len(msgspec.json.encode(record)) + 1
+    code = f"""
+import resource, signal, sys, threading
+from pathlib import Path
+from assay.store import JsonlWriter, RequestRecord
+Path(sys.argv[2]).parent.mkdir(exist_ok=True)
+whole = JsonlWriter(Path(sys.argv[2]), background=True)
+for i in range(2000):
+    whole.write(RequestRecord(index=i, point=0, phase="measure", concurrency=1, start_ns=0, end_ns=1), flush=i % 7 == 0)
+whole.close()
+told = threading.Event()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, ({line * 2 + line // 2}, resource.RLIM_INFINITY))
+writer = JsonlWriter(Path(sys.argv[1]), background=True, on_failure=lambda exc: told.set())
+for i in range(3):
+    writer.write(RequestRecord(index=i, point=0, phase="measure", concurrency=1, start_ns=0, end_ns=1))
+print("told", told.wait(10), threading.current_thread() is threading.main_thread())
+try:
+    writer.write(RequestRecord(index=3, point=0, phase="measure", concurrency=1, start_ns=0, end_ns=1))
+except Exception as exc:
+    print(type(exc).__name__, exc, writer.failure is exc)
+writer.close()  # after an error already raised: only closes
+print("closed")
+last = JsonlWriter(Path(sys.argv[1] + ".2"), background=True)
+for i in range(3):  # handed over only by close, which meets the error in the thread and raises it
+    last.write(RequestRecord(index=i, point=0, phase="measure", concurrency=1, start_ns=0, end_ns=1), flush=False)
+try:
+    last.close()
+except Exception as exc:
+    print("close:", type(exc).__name__, last.failure is exc)
+"""
+    whole = tmp_path / "big" / "requests.jsonl"
+    shown = subprocess.run([sys.executable, "-c", code, str(path), str(whole)], capture_output=True, text=True,
+                           timeout=60)
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "told True True", shown
+    assert lines[1].startswith("StorageError cannot write") and lines[1].endswith("True"), shown
+    assert lines[2:] == ["closed", "close: StorageError True"] and shown.returncode == 0, shown
+    records, skipped = read_jsonl(path, RequestRecord)
+    assert [r.index for r in records] == [0, 1] and skipped == 0 and path.read_bytes().endswith(b"\n")
+    records, skipped = read_jsonl(whole, RequestRecord)
+    assert [r.index for r in records] == list(range(2000)) and skipped == 0
+    records, skipped = read_jsonl(Path(f"{path}.2"), RequestRecord)
+    assert [r.index for r in records] == [0, 1] and skipped == 0  # cut back to whole lines
+
+
 def test_a_link_out_of_the_outputs_folder_is_never_followed(tmp_path):
     outputs = tmp_path / "outputs"
     run_dir = _write(outputs / "run", RUN_FILE, {"kind": "perf"})

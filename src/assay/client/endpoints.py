@@ -261,12 +261,12 @@ class ResponsesStreamState(StreamState):
         if delta and kind in ANSWER_DELTAS:
             if self.first_answer_ns is None:
                 self.first_answer_ns = now
-            self.answer_pieces.append(delta)
+            self._answer.write(delta)
             self._text_chunk(now)
         elif delta and kind in REASONING_DELTAS:
             if self.first_reasoning_ns is None:
                 self.first_reasoning_ns = now
-            self.reasoning_pieces.append(delta)
+            self._reasoning.write(delta)
             self._text_chunk(now)
         elif kind in _ENDINGS and event.response is not None:
             self._ended = True
@@ -322,12 +322,12 @@ class ResponsesStreamState(StreamState):
                 if not part.text:
                     continue
                 if item.type == "reasoning":
-                    self.reasoning_pieces.append(part.text)
+                    self._reasoning.write(part.text)
                     self.first_reasoning_ns = now
                 else:
-                    self.answer_pieces.append(part.text)
+                    self._answer.write(part.text)
                     self.first_answer_ns = now
-        if self.answer_pieces or self.reasoning_pieces:
+        if self._answer.tell() or self._reasoning.tell():
             self.chunk_ns.append(now)
         self._ended = True
         self._take_response(response, None)

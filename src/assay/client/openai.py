@@ -237,9 +237,9 @@ class OpenAIClient:
             state.first_reasoning_ns,
             state.first_answer_ns,
             chunk_ns,
-            state.chunk_tokens if state.per_chunk_usage else [],
-            state.answer_pieces,
-            state.reasoning_pieces,
+            state.chunk_tokens if state.per_chunk_usage else (),
+            state.answer_text(),
+            state.reasoning_text(),
             state.prompt_tokens,
             state.completion_tokens,
             "none" if state.completion_tokens is None else "usage",  # token_source

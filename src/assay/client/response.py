@@ -7,6 +7,8 @@ Every ``*_ns`` mark is an absolute ``time.perf_counter_ns()`` reading (monotonic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
 from assay.client.sse import gave_up
@@ -27,8 +29,7 @@ class Response(msgspec.Struct, gc=False):
 
     Made once per request at its end: a msgspec struct that the client fills positionally (seven times
     cheaper than by keyword with this many fields, and the client makes one per request); the text
-    is kept as the pieces the stream brought, joined only when asked for (:attr:`answer`,
-    :attr:`reasoning`).
+    is kept whole (:attr:`answer_text`, :attr:`reasoning_text`).
     """
 
     start_ns: int
@@ -43,12 +44,15 @@ class Response(msgspec.Struct, gc=False):
     """The network read that brought the first text (reasoning or answer)."""
     first_reasoning_ns: int | None = None
     first_answer_ns: int | None = None
-    chunk_ns: list[int] = []
-    """Arrival of every content/reasoning chunk (events of one network read share its mark)."""
-    chunk_tokens: list[int] = []
+    chunk_ns: Sequence[int] = ()
+    """Arrival of every content/reasoning chunk (events of one network read share its mark); an
+    ``array('q')`` from the stream (the collector never walks it), a list or tuple is as good."""
+    chunk_tokens: Sequence[int] = ()
     """Tokens per chunk, only when the server reported usage on every chunk; else empty."""
-    answer_pieces: list[str] = []
-    reasoning_pieces: list[str] = []
+    answer_text: str = ""
+    """The answer as the stream brought it (or the message's content)."""
+    reasoning_text: str = ""
+    """The reasoning the server sent apart from the answer (``reasoning_content``); empty without any."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     token_source: str = "none"
@@ -90,17 +94,17 @@ class Response(msgspec.Struct, gc=False):
 
     @property
     def answer(self) -> str:
-        return "".join(self.answer_pieces)
+        return self.answer_text
 
     @property
     def reasoning(self) -> str | None:
         """The reasoning text the server sent apart from the answer; None when it sent none."""
-        return "".join(self.reasoning_pieces) or None
+        return self.reasoning_text or None
 
     @property
     def text(self) -> str:
         """Reasoning then answer: everything the model generated, as a tokenizer should count it."""
-        return "".join(self.reasoning_pieces) + "".join(self.answer_pieces)
+        return self.reasoning_text + self.answer_text
 
     @property
     def latency_s(self) -> float:

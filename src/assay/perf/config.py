@@ -663,9 +663,11 @@ def _used_by_dataset(name: str, dataset: str) -> bool:
     """Whether argument ``name`` is acted on, as in EvalScope, by ``dataset`` (then there is no note to print)."""
     if name.startswith("image_"):
         return dataset == "random_vl" and name != "image_patch_size"
+    if name != "data_source":
+        return False
     from assay.perf.dataset_hub import HUB_DATASETS
 
-    return name == "data_source" and dataset.removesuffix("_multi_turn") in HUB_DATASETS
+    return dataset.removesuffix("_multi_turn") in HUB_DATASETS
 
 _SLA_FIELDS = ("sla_variable", "sla_params", "sla_num_runs", "sla_upper_bound", "sla_lower_bound", "sla_fixed_parallel")
 

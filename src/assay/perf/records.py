@@ -7,6 +7,7 @@ mark as nanoseconds since the run's origin (``run.json``: ``origin_perf_ns`` / `
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from assay.client.openai import ChatOrCompletionRequest
@@ -49,7 +50,7 @@ class RecordMaker:
             first_reasoning_ns=first_reasoning_ns, first_answer_ns=first_answer_ns, end_ns=response.end_ns - origin,
             sent_epoch_s=None if sent is None else (self.origin_epoch_ns + sent - origin) / 1e9,
             end_epoch_s=(self.origin_epoch_ns + response.end_ns - origin) / 1e9,
-            chunk_times_us=[(t - sent) // 1000 for t in response.chunk_ns] if sent is not None else [],
+            chunk_times_us=array("q", [(t - sent) // 1000 for t in response.chunk_ns]) if sent is not None else (),
             # how much: what the server counted (or the tokenizer), beside what was asked for
             chunk_tokens=response.chunk_tokens, prompt_tokens=response.prompt_tokens,
             completion_tokens=response.completion_tokens, token_source=response.token_source,

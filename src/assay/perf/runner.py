@@ -126,6 +126,7 @@ class _Run:
         self.run = PerfRun()  # run.json, typed: made in execute()
         self.records = RecordMaker(0, 0)  # the run's own, once its clock origin is taken (execute)
         self._sweep_task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._report: Any = None  # the ReportPrinter: report.txt is what the console showed
         self.visualizer: Any = None  # --visualizer wandb|swanlab: assay.perf.visualizer.Visualizer
         self.ray_load: Any = None  # --ray: assay.scale.ray_perf.RayLoad, the actors that send each point
@@ -161,13 +162,15 @@ class _Run:
         )
         life = RunLifecycle.start(run_dir, run, started_epoch_s=origin_epoch_ns / 1e9)
         self.visualizer = _open_visualizer(config, run_dir, run.config, self.console)
-        writer = JsonlWriter(run_dir / RECORDS_FILE)
+        # Records are written from a thread of their own: a disk that holds a write back (dirty-page
+        # throttling: tens of ms) must not hold the event loop, and with it every request due meanwhile.
+        writer = JsonlWriter(run_dir / RECORDS_FILE, background=True, on_failure=self._on_write_failure)
         point_writer = JsonlWriter(run_dir / POINTS_FILE)
         points: list[dict[str, Any]] = []
         status = "failed"
         stored = True  # False once a write error stopped the run: run.json then says so, and nothing more is written
         try:
-            run_loop(self._stop_on_write_error(writer, self._sweep(writer, point_writer, points)))
+            run_loop(self._stop_on_write_error(writer, self._sweep(writer, point_writer, points)), timing=True)
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -224,12 +227,20 @@ class _Run:
         whose exception would only reach the loop's handler: it cancels this task instead.
         """
         self._sweep_task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
         try:
             await sweep
         except asyncio.CancelledError:
             if writer.failure is not None:
                 raise writer.failure from None
             raise
+
+    def _on_write_failure(self, error: StorageError) -> None:
+        """From the records writer's thread: a record could not be kept, so the sweep stops now."""
+        task, loop = self._sweep_task, self._loop
+        if task is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed: the run is over anyway
+                loop.call_soon_threadsafe(task.cancel)
 
     def _load_inputs(self) -> None:
         config = self.config

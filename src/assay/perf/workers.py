@@ -26,7 +26,7 @@ from assay._aio import run as run_loop
 from assay.perf.load import Schedule, Work, send_load
 from assay.perf.records import RecordMaker
 from assay.perf.schedule import ClientHealth, LoopMonitor
-from assay.store import RequestRecord
+from assay.store import RequestRecord, row_encoder
 
 
 @dataclass
@@ -54,9 +54,9 @@ def _worker_main(job: WorkerJob, connection: Connection) -> None:
     # The parent alone decides when a run stops (Ctrl-C reaches the whole process group): it ends its
     # workers itself, after the records they sent are kept.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    encode = msgspec.json.Encoder().encode
+    encode = row_encoder()
     try:
-        health = run_loop(_work(job, connection, lambda record: connection.send_bytes(encode(record))))
+        health = run_loop(_work(job, connection, lambda record: connection.send_bytes(encode(record))), timing=True)
         connection.send_bytes(b"HEALTH" + msgspec.json.encode(asdict(health)))
     except (BrokenPipeError, EOFError):  # the parent is gone: nobody is left to send records to
         return

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from assay.perf.workers import WorkerJob
+from assay.store import row_encoder
 
 BATCH_S = 0.05
 """Records are sent back at least this often while a point runs (a killed driver loses at most a batch)."""
@@ -82,7 +83,7 @@ class PerfActor:
         if "error" in outcome:
             raise outcome["error"]
         yield READY
-        encode = msgspec.json.Encoder().encode
+        encode = row_encoder()
         while True:
             alive = thread.is_alive()
             batch = []
@@ -106,7 +107,7 @@ class PerfActor:
 
         try:
             outcome["health"] = run_loop(_work(work, self.clock_skew_ns, self._go, lambda: self._start_ns, records.put,
-                                               ready))
+                                               ready), timing=True)
         except BaseException as exc:
             outcome["error"] = exc
             ready.set()

@@ -5,7 +5,7 @@ report``, ``perf compare``, ``eval --rescore``, the app) reads them only through
 """
 
 from assay.store.atomic import write_bytes_atomic, write_json_atomic, write_json_last_resort, write_text_atomic
-from assay.store.jsonl import JsonlWriter, read_jsonl, rewrite_jsonl
+from assay.store.jsonl import JsonlWriter, read_jsonl, rewrite_jsonl, row_encoder
 from assay.store.rundir import (
     EVAL_REPORT_FILE,
     EVAL_REPORT_MD_FILE,
@@ -60,6 +60,6 @@ __all__ = [
     "BenchmarkReport", "EvalReport", "EvalRun", "JsonlWriter", "PerfRun", "PerfSummary",
     "PointRecord", "RequestRecord", "RunFileError", "RunInfo", "RunLifecycle", "SampleRecord", "new_run_path", "pid_alive",
     "read_eval_report", "read_json_file", "read_jsonl", "read_points", "read_records", "read_requests", "read_run",
-    "read_run_info", "read_samples", "read_summary", "rewrite_jsonl", "run_file", "sample_key",
+    "read_run_info", "read_samples", "read_summary", "rewrite_jsonl", "row_encoder", "run_file", "sample_key",
     "write_bytes_atomic", "write_json_atomic", "write_json_last_resort", "write_text_atomic",
 ]

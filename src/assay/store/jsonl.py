@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +24,17 @@ import msgspec
 from assay.errors import StorageError
 
 T = TypeVar("T")
+
+
+def _as_json(obj: Any) -> Any:
+    if isinstance(obj, array):  # a record's marks as the client keeps them (see RequestRecord.chunk_times_us)
+        return obj.tolist()
+    raise NotImplementedError(f"cannot write a {type(obj).__name__} as JSON")
+
+
+def row_encoder() -> Callable[[Any], bytes]:
+    """The JSON encoder of a row: msgspec's, and the client's arrays of marks as JSON arrays."""
+    return msgspec.json.Encoder(enc_hook=_as_json).encode
 
 
 class LineAppender:
@@ -97,15 +111,29 @@ class JsonlWriter:
     With ``sync_every_s`` it is also put on the disk at most that long after it was written
     (survives a crash of the machine, not only a kill). The file is opened (created) at once: make
     the writer after any :func:`rewrite_jsonl` of the same file, which replaces it.
+
+    ``background=True`` hands each flush's lines to a thread of the writer's own, which makes the
+    system call: a ``write`` the kernel holds back (a busy or slow disk throttles writers for tens of
+    ms) then waits there, not in the caller's event loop, where it made every request due meanwhile
+    late. Lines keep their order; :meth:`close` waits for every one. A write error in that thread is
+    kept as :attr:`failure` (raised by the next call) and passed to ``on_failure`` (from that thread).
     """
 
-    def __init__(self, path: Path, *, sync_every_s: float | None = None) -> None:
+    def __init__(self, path: Path, *, sync_every_s: float | None = None, background: bool = False,
+                 on_failure: Callable[[StorageError], None] | None = None) -> None:
         self.path = path
         self.sync_every_s = sync_every_s
         self._pending = bytearray()
-        self._encode = msgspec.json.Encoder().encode
+        self._encode = row_encoder()
         self._last_sync = 0.0
         self._file = LineAppender(path)
+        self._on_failure = on_failure
+        self._queue: queue.SimpleQueue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._drain, name=f"assay-writer:{path.name}", daemon=True)
+            self._thread.start()
 
     @property
     def failure(self) -> StorageError | None:
@@ -131,6 +159,13 @@ class JsonlWriter:
             return
         data = bytes(self._pending)
         self._pending.clear()
+        if self._queue is not None:
+            self._queue.put(data)
+            return
+        self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        file = self._file
         file.append(data)
         if self.sync_every_s is not None:
             now = time.monotonic()
@@ -138,13 +173,38 @@ class JsonlWriter:
                 file.sync()
                 self._last_sync = now
 
+    def _drain(self) -> None:
+        """The background thread: write what is handed over, in order, until told to stop (None)."""
+        assert self._queue is not None
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if self._file.failure is not None:
+                continue  # nothing more is written after an error (the caller is told by failure)
+            try:
+                self._append(data)
+            except StorageError as exc:
+                if self._on_failure is not None:
+                    self._on_failure(exc)
+
     def close(self) -> None:
-        """Flush, sync to disk and close; after a write error, only close (never raises then)."""
+        """Flush, sync to disk and close; after a write error, only close (never raises then).
+
+        In the background mode, every line handed over is written first; a write error met there
+        and not yet raised is raised now (after the file is closed)."""
+        failed_before = self._file.failure is not None
         try:
             if self._file.failure is None:
                 self.flush()
         finally:
+            if self._thread is not None and self._queue is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
             self._file.close()
+        if not failed_before and self._file.failure is not None:
+            raise self._file.failure
 
 
 def iter_jsonl(path: Path, decoder: msgspec.json.Decoder[T]) -> Iterator[T | None]:
@@ -178,5 +238,5 @@ def rewrite_jsonl(path: Path, records: Iterable[Any]) -> None:
     """Replace ``path`` with exactly ``records``, atomically (compacting a journal on resume)."""
     from assay.store.atomic import write_bytes_atomic
 
-    encode = msgspec.json.Encoder().encode
+    encode = row_encoder()
     write_bytes_atomic(path, (encode(record) + b"\n" for record in records))

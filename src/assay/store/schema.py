@@ -25,6 +25,7 @@ mark ``m`` happened at wall-clock ``origin_epoch_ns + m``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -132,9 +133,11 @@ class RequestRecord(msgspec.Struct, kw_only=True, omit_defaults=False):
     """Last byte of the response read, or the failure noticed."""
     sent_epoch_s: float | None = None
     end_epoch_s: float = 0.0
-    chunk_times_us: list[int] = []
-    """Arrival of every content/reasoning chunk, microseconds after ``sent_ns``."""
-    chunk_tokens: list[int] = []
+    chunk_times_us: Sequence[int] = ()
+    """Arrival of every content/reasoning chunk, microseconds after ``sent_ns``. A list when read back; an
+    ``array('q')`` as the client makes it, which the garbage collector never walks (a list or tuple of
+    256 ints per record made collections during the load take several ms at concurrency 512)."""
+    chunk_tokens: Sequence[int] = ()
     """Tokens per chunk, only when the server reported usage on every chunk."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
